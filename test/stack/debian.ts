@@ -1,0 +1,48 @@
+// Debian packages the stack runs as they are: Redis, Prometheus (with promtool), Alertmanager.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { say } from './say.ts';
+
+/** Binary path the stack needs -> Debian package that ships it. */
+export const debianBinaries = {
+  redisServer: { path: '/usr/bin/redis-server', pkg: 'redis-server' },
+  redisCli: { path: '/usr/bin/redis-cli', pkg: 'redis-tools' },
+  prometheus: { path: '/usr/bin/prometheus', pkg: 'prometheus' },
+  promtool: { path: '/usr/bin/promtool', pkg: 'prometheus' },
+  alertmanager: { path: '/usr/bin/prometheus-alertmanager', pkg: 'prometheus-alertmanager' },
+  openssl: { path: '/usr/bin/openssl', pkg: 'openssl' },
+  setpriv: { path: '/usr/bin/setpriv', pkg: 'util-linux' },
+} as const;
+
+export class MissingPackagesError extends Error {
+  readonly code = 'STACK_MISSING_PACKAGES';
+}
+
+/** Installs the missing packages when running as root; otherwise says exactly what to run. */
+export function ensureDebianPackages(): void {
+  const missing = [
+    ...new Set(
+      Object.values(debianBinaries)
+        .filter((b) => !existsSync(b.path))
+        .map((b) => b.pkg),
+    ),
+  ];
+  if (missing.length === 0) return;
+  const command = `apt-get update && apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  if (process.getuid?.() !== 0) {
+    throw new MissingPackagesError(
+      `missing Debian packages: ${missing.join(', ')}. Install them as root:\n  sudo sh -c '${command}'`,
+    );
+  }
+  say(`installing Debian packages: ${missing.join(', ')} (apt-get, about a minute)`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  const install = spawnSync(
+    'apt-get',
+    ['install', '-y', '-qq', '--no-install-recommends', ...missing],
+    { stdio: 'inherit', env },
+  );
+  if (install.status !== 0) {
+    throw new MissingPackagesError(`apt-get install ${missing.join(' ')} failed`);
+  }
+}
