@@ -25,11 +25,7 @@ async function waitForState(stateFile: string): Promise<StackInfo> {
 }
 
 async function allGone(pids: number[]): Promise<void> {
-  await eventually(
-    `pids ${pids.join(',')} to exit`,
-    () => pids.every((p) => !isAlive(p)),
-    15_000,
-  );
+  await eventually(`pids ${pids.join(',')} to exit`, () => pids.every((p) => !isAlive(p)), 15_000);
 }
 
 describe('stack teardown', () => {
