@@ -1,0 +1,28 @@
+// The expert-rule catalog: load and validate alert-rules/remedies.yaml, map alerts to faults.
+export {
+  REMEDY_ACTIONS,
+  GENERIC_FAULT_NAME,
+  type RemedyAction,
+  type FlapPolicy,
+  type AlertSelector,
+  type SuccessRateGate,
+  type LadderStep,
+  type Fault,
+  type Catalog,
+  type CatalogError,
+  type LoadCatalogResult,
+} from './catalog-types.ts';
+export { parseDuration, formatDuration, isDuration, InvalidDurationError } from './duration.ts';
+export {
+  loadCatalog,
+  DEFAULT_DEBOUNCE_MS,
+  DEFAULT_FLAP,
+  DEFAULT_GENERIC_LADDER,
+} from './load-catalog.ts';
+export { matchFault, selectorMatches } from './match-fault.ts';
+export {
+  checkRulesFile,
+  formatCatalogErrors,
+  summarizeCatalog,
+  RULES_CHECK_EXIT,
+} from './check-rules-file.ts';
