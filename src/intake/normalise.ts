@@ -1,0 +1,195 @@
+// Normalisation: a validated Alertmanager payload becomes NodeAlert[] (each tied to one Kubernetes
+// Node) plus the alerts that could not be tied to a Node and why. Pure: the NodeIndex is a
+// snapshot passed in. Label values are data only: they are validated, copied and hashed, never
+// interpreted.
+import { createHash } from 'node:crypto';
+import type { NodeAlert } from '../triage/node-alert.ts';
+import { parseRfc3339 } from './alertmanager-payload.ts';
+import type { AlertmanagerAlert, AlertmanagerPayload } from './alertmanager-payload.ts';
+import type { NodeIndex } from './node-index.ts';
+
+export type IgnoreReason = 'no_node' | 'invalid_node';
+
+export interface IgnoredAlert {
+  alertname: string;
+  reason: IgnoreReason;
+  detail: string;
+}
+
+export interface NormaliseResult {
+  alerts: NodeAlert[];
+  ignored: IgnoredAlert[];
+}
+
+/** Labels that name the Node directly, in priority order. */
+export const NODE_LABELS = ['node', 'kubernetes_node', 'nodename'] as const;
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * Whether `value` is a valid Kubernetes object name of the DNS-1123 subdomain kind (what Node
+ * names are).
+ *
+ * - 1 to 253 characters of lowercase alphanumerics, `-` and `.`.
+ * - Each dot-separated label is 1 to 63 characters and starts and ends with an alphanumeric.
+ */
+export function isDns1123Subdomain(value: string): boolean {
+  if (value.length === 0 || value.length > 253) return false;
+  return value.split('.').every((label) => label.length <= 63 && DNS1123_LABEL.test(label));
+}
+
+/**
+ * The host part of a Prometheus `instance` label, or undefined when there is none.
+ *
+ * - `10.0.0.5:9100` -> `10.0.0.5`; `host.example:9100` -> `host.example`.
+ * - `[fd00::1]:9100` and `[fd00::1]` -> `fd00::1`; a bare IPv6 address is kept whole.
+ * - `https://host.example:8443/path` -> `host.example` (blackbox-style instances).
+ * - A port that is not 1-5 digits is not a port: the value is returned as written, and will not
+ *   resolve.
+ */
+export function instanceHost(instance: string): string | undefined {
+  let value = instance.trim();
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(value);
+  if (scheme) {
+    value = value.slice(scheme[0].length);
+    value = value.split(/[/?#]/, 1)[0] ?? '';
+    const at = value.lastIndexOf('@');
+    if (at >= 0) value = value.slice(at + 1);
+  }
+  if (value.startsWith('[')) {
+    const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(value);
+    return bracketed ? bracketed[1] : undefined;
+  }
+  const colons = value.split(':').length - 1;
+  if (colons === 1) {
+    const hostPort = /^([^:]+):\d{1,5}$/.exec(value);
+    if (hostPort) value = hostPort[1] ?? '';
+  }
+  return value === '' ? undefined : value;
+}
+
+type NodeResolution =
+  { ok: true; node: string } | { ok: false; reason: IgnoreReason; detail: string };
+
+/** A label value made safe to show in a log line: quoted, escaped, shortened. */
+function show(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+}
+
+/**
+ * Which Node an alert is about.
+ *
+ * - The first non-empty label of `node`, `kubernetes_node`, `nodename` decides; later labels
+ *   (and `instance`) are not consulted, even when it is invalid.
+ * - That value must be a DNS-1123 subdomain, else `invalid_node`. If the NodeIndex knows it as a
+ *   name or address (e.g. a `nodename` that is a Node's Hostname), the indexed Node name is used;
+ *   otherwise the value itself is trusted as the Node name.
+ * - Without those labels, `instance` is used: its host (port stripped) must resolve through the
+ *   NodeIndex. An instance the index does not know is never trusted, however much it looks like a
+ *   Node name: `no_node`.
+ * - None of these labels: `no_node`.
+ */
+export function resolveNode(
+  labels: Readonly<Record<string, string>>,
+  index: NodeIndex,
+): NodeResolution {
+  for (const key of NODE_LABELS) {
+    const value = labels[key];
+    if (value === undefined || value === '') continue;
+    if (!isDns1123Subdomain(value)) {
+      return {
+        ok: false,
+        reason: 'invalid_node',
+        detail: `label ${key}=${show(value)} is not a valid Kubernetes node name`,
+      };
+    }
+    return { ok: true, node: index.byAddress(value) ?? value };
+  }
+  const instance = labels.instance;
+  if (instance !== undefined && instance !== '') {
+    const host = instanceHost(instance);
+    const node = host === undefined ? undefined : index.byAddress(host);
+    if (node === undefined) {
+      return {
+        ok: false,
+        reason: 'no_node',
+        detail: `label instance=${show(instance)} matches no known node`,
+      };
+    }
+    if (!isDns1123Subdomain(node)) {
+      return {
+        ok: false,
+        reason: 'invalid_node',
+        detail: `label instance=${show(instance)} resolved to an invalid node name ${show(node)}`,
+      };
+    }
+    return { ok: true, node };
+  }
+  return {
+    ok: false,
+    reason: 'no_node',
+    detail: `no ${[...NODE_LABELS, 'instance'].join('/')} label`,
+  };
+}
+
+/**
+ * Stable fingerprint of a label set when Alertmanager sent none: sha256 over the labels sorted by
+ * name, as hex, first 16 characters (the length of Alertmanager's own fingerprints). Independent
+ * of the order the labels arrived in.
+ */
+export function labelsFingerprint(labels: Readonly<Record<string, string>>): string {
+  const pairs = Object.keys(labels)
+    .sort()
+    .map((name) => [name, labels[name]]);
+  return createHash('sha256').update(JSON.stringify(pairs)).digest('hex').slice(0, 16);
+}
+
+function toNodeAlert(alert: AlertmanagerAlert, node: string): NodeAlert {
+  const labels = { ...alert.labels };
+  const startsAt = parseRfc3339(alert.startsAt);
+  const endsAt = parseRfc3339(alert.endsAt);
+  if (startsAt === undefined || endsAt === undefined) {
+    // The schema already checked both; reaching here means it was bypassed.
+    throw new TypeError('normaliseAlerts needs a payload validated by parseAlertmanagerPayload');
+  }
+  const result: NodeAlert = {
+    node,
+    alertname: labels.alertname ?? '',
+    status: alert.status,
+    labels,
+    annotations: { ...alert.annotations },
+    startsAt,
+    fingerprint: alert.fingerprint ? alert.fingerprint : labelsFingerprint(labels),
+  };
+  // Go's zero time (year 1) means "not ended".
+  if (endsAt.getUTCFullYear() > 1) result.endsAt = endsAt;
+  if (alert.generatorURL !== '') result.generatorURL = alert.generatorURL;
+  return result;
+}
+
+/**
+ * Turns a validated payload into NodeAlerts.
+ *
+ * - Each alert keeps its own status (not the group's), labels and annotations (copied).
+ * - The Node comes from `resolveNode` (labels `node`, `kubernetes_node`, `nodename`, then
+ *   `instance` through the index); alerts without a Node are listed in `ignored` with the reason.
+ * - `fingerprint` is Alertmanager's when present and non-empty, else `labelsFingerprint(labels)`.
+ * - `endsAt` is undefined for Go's zero time; `generatorURL` is undefined when empty.
+ * - Order is preserved.
+ */
+export function normaliseAlerts(payload: AlertmanagerPayload, index: NodeIndex): NormaliseResult {
+  const alerts: NodeAlert[] = [];
+  const ignored: IgnoredAlert[] = [];
+  for (const alert of payload.alerts) {
+    const resolution = resolveNode(alert.labels, index);
+    if (resolution.ok) alerts.push(toNodeAlert(alert, resolution.node));
+    else {
+      ignored.push({
+        alertname: alert.labels.alertname ?? '',
+        reason: resolution.reason,
+        detail: resolution.detail,
+      });
+    }
+  }
+  return { alerts, ignored };
+}
