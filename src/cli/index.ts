@@ -1,6 +1,20 @@
 // The `nodeheal` command line: one subcommand per role and tool named in DESIGN.md.
 import { Command } from 'commander';
+import { checkRulesFile } from '../rules/index.ts';
 import { notYet } from './not-yet.ts';
+import { serve } from './serve.ts';
+import { simulate } from './simulate.ts';
+
+/** Errors that stop a command print one clear line and exit 1 (config, rules, auth set-up). */
+async function run(action: () => Promise<number | void>): Promise<void> {
+  try {
+    const code = await action();
+    if (typeof code === 'number') process.exitCode = code;
+  } catch (error) {
+    process.stderr.write(`nodeheal: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
 
 export function buildCli(): Command {
   const program = new Command('nodeheal')
@@ -11,8 +25,13 @@ export function buildCli(): Command {
 
   program
     .command('serve')
-    .description('run the webhook intake, status pages and metrics (HTTP)')
-    .action(() => notYet('serve', 'intake arrives with issue 3'));
+    .description('run the webhook intake, health, readiness and metrics (HTTP)')
+    .option(
+      '--insecure-no-auth',
+      'accept webhooks without credentials (never in production)',
+      false,
+    )
+    .action((opts: { insecureNoAuth: boolean }) => run(() => serve(opts)));
   program
     .command('worker')
     .description('run heal workers that take due heal jobs from the queue')
@@ -29,14 +48,36 @@ export function buildCli(): Command {
   const rules = program.command('rules').description('work with the expert-rule catalog');
   rules
     .command('check')
-    .argument('[file]', 'rule catalog to validate', 'alert-rules/remedies.yaml')
+    .argument(
+      '[file]',
+      'rule catalog to validate',
+      process.env.NODEHEAL_RULES ?? 'alert-rules/remedies.yaml',
+    )
     .description('validate a remedy catalog and report errors with line numbers')
-    .action(() => notYet('rules check', 'the rule catalog arrives with issue 3'));
+    .action((file: string) =>
+      run(async () => {
+        const result = await checkRulesFile(file);
+        (result.exitCode === 0 ? process.stdout : process.stderr).write(
+          result.output.endsWith('\n') ? result.output : `${result.output}\n`,
+        );
+        return result.exitCode;
+      }),
+    );
 
   program
     .command('simulate')
     .description('read an Alertmanager payload on stdin and print what nodeheal would do')
-    .action(() => notYet('simulate', 'triage arrives with issue 3'));
+    .option(
+      '--rules <file>',
+      'remedy catalog',
+      process.env.NODEHEAL_RULES ?? 'alert-rules/remedies.yaml',
+    )
+    .option('--now <time>', 'evaluate as of this RFC3339 time (default: now)')
+    .option('--kubeconfig <file>', 'resolve instance labels against this cluster (read-only)')
+    .option('--json', 'print JSON', false)
+    .action((opts: { rules: string; now?: string; json: boolean; kubeconfig?: string }) =>
+      run(() => simulate(opts)),
+    );
   program
     .command('status')
     .argument('[node]', 'only this node')

@@ -1,0 +1,110 @@
+// `nodeheal serve`: the webhook intake, health, readiness and metrics over HTTP.
+import type { Server } from 'node:http';
+import { loadConfig, type Config } from '../config/index.ts';
+import {
+  buildApp,
+  redisIntakeStore,
+  SecretSource,
+  type WebhookCredentials,
+} from '../intake/index.ts';
+import { buildNodeIndex } from '../intake/node-index.ts';
+import { loadKubeConfig, watchNodes, type NodeCache } from '../kube/index.ts';
+import { createLogger, type Logger } from '../log/index.ts';
+import { createMetrics } from '../metrics/index.ts';
+import { bullmqHealScheduler, producerConnection } from '../queue/index.ts';
+import { loadRulesOrThrow } from './load-rules.ts';
+
+export interface ServeOptions {
+  insecureNoAuth: boolean;
+}
+
+/** Webhook credentials from the environment; files are re-read when they change. */
+function credentialSource(config: Config): (() => WebhookCredentials) | undefined {
+  const token = config.NODEHEAL_WEBHOOK_TOKEN_FILE
+    ? SecretSource.fromFile(config.NODEHEAL_WEBHOOK_TOKEN_FILE)
+    : config.NODEHEAL_WEBHOOK_TOKEN
+      ? SecretSource.fromValue(config.NODEHEAL_WEBHOOK_TOKEN)
+      : undefined;
+  const password = config.NODEHEAL_WEBHOOK_PASSWORD_FILE
+    ? SecretSource.fromFile(config.NODEHEAL_WEBHOOK_PASSWORD_FILE)
+    : config.NODEHEAL_WEBHOOK_PASSWORD
+      ? SecretSource.fromValue(config.NODEHEAL_WEBHOOK_PASSWORD)
+      : undefined;
+  const username = config.NODEHEAL_WEBHOOK_USERNAME;
+  if (!token && !password) return undefined;
+  return () => ({
+    ...(token ? { bearerToken: token.get() } : {}),
+    ...(password && username ? { basic: { username, password: password.get() } } : {}),
+  });
+}
+
+function startNodeCache(config: Config, logger: Logger): NodeCache | undefined {
+  try {
+    return watchNodes(loadKubeConfig(config.KUBECONFIG), logger);
+  } catch (error) {
+    logger.warn({ err: error }, 'no Kubernetes configuration: instance labels will not resolve');
+    return undefined;
+  }
+}
+
+export async function serve(options: ServeOptions): Promise<void> {
+  const logger = createLogger();
+  const config = loadConfig();
+  const credentials = credentialSource(config);
+  if (!credentials && !options.insecureNoAuth) {
+    throw new Error(
+      'no webhook authentication configured: set NODEHEAL_WEBHOOK_TOKEN(_FILE) or ' +
+        'NODEHEAL_WEBHOOK_USERNAME with NODEHEAL_WEBHOOK_PASSWORD(_FILE), ' +
+        'or pass --insecure-no-auth to accept unauthenticated webhooks',
+    );
+  }
+  if (!credentials) logger.warn('webhook authentication is OFF (--insecure-no-auth)');
+  const catalog = await loadRulesOrThrow(config.NODEHEAL_RULES);
+
+  const redis = producerConnection(config.NODEHEAL_REDIS_URL, config.NODEHEAL_REDIS_TIMEOUT_MS);
+  redis.on('error', (error: Error) =>
+    logger.debug({ err: error.message }, 'redis connection error'),
+  );
+  redis.connect().catch((error: unknown) => {
+    logger.warn({ err: error }, 'Redis not reachable yet; webhooks answer 503 until it is');
+  });
+  const scheduler = bullmqHealScheduler(redis);
+  const store = redisIntakeStore(redis);
+  const nodeCache = startNodeCache(config, logger);
+  const metrics = createMetrics();
+
+  const app = buildApp({
+    store,
+    scheduler,
+    catalog: () => catalog,
+    nodeIndex: nodeCache ? () => nodeCache.index() : () => buildNodeIndex([]),
+    metrics,
+    logger,
+    now: () => new Date(),
+    kubeReady: () => nodeCache?.synced() ?? false,
+    webhook: { credentials: () => credentials?.(), bodyLimit: config.NODEHEAL_BODY_LIMIT },
+  });
+
+  const server: Server = await new Promise((resolveServer, reject) => {
+    const s = app.listen(config.listenPort, config.listenHost, () => resolveServer(s));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.listenPort;
+  logger.info(
+    { listen: `${config.listenHost}:${port}`, faults: catalog.faults.length },
+    'nodeheal serve listening',
+  );
+
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down: no new requests, finishing those in flight');
+    server.close(() => {
+      void Promise.allSettled([nodeCache?.stop(), scheduler.close()])
+        .then(() => redis.quit().catch(() => undefined))
+        .then(() => process.exit(0));
+    });
+    setTimeout(() => process.exit(0), 10_000).unref();
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}

@@ -1,0 +1,39 @@
+// nodeheal's configuration: one zod schema over the environment (DESIGN.md names the variables)
+// and the command-line flags. A bad value exits non-zero with the variable named.
+import { z } from 'zod';
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/, 'expected host:port, e.g. 0.0.0.0:8080');
+
+const byteSize = z
+  .string()
+  .regex(/^\d+(b|kb|mb|gb)?$/i, 'expected a size such as 16mb, 512kb or 1048576');
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', ''])
+  .transform((v) => v === 'true' || v === '1');
+
+export const envSchema = z.object({
+  NODEHEAL_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
+  NODEHEAL_LISTEN: hostPort.default('0.0.0.0:8080'),
+  NODEHEAL_WEBHOOK_TOKEN: z.string().min(1).optional(),
+  NODEHEAL_WEBHOOK_TOKEN_FILE: z.string().min(1).optional(),
+  NODEHEAL_WEBHOOK_USERNAME: z.string().min(1).optional(),
+  NODEHEAL_WEBHOOK_PASSWORD: z.string().min(1).optional(),
+  NODEHEAL_WEBHOOK_PASSWORD_FILE: z.string().min(1).optional(),
+  NODEHEAL_ADMIN_TOKEN: z.string().min(1).optional(),
+  NODEHEAL_RULES: z.string().min(1).default('alert-rules/remedies.yaml'),
+  NODEHEAL_DRY_RUN: booleanFlag.default(false),
+  NODEHEAL_PUBLIC_URL: z.url().optional(),
+  /** Largest webhook body accepted; 16 MB fits max_alerts: 0 with several thousand alerts. */
+  NODEHEAL_BODY_LIMIT: byteSize.default('16mb'),
+  /** Redis command timeout: a webhook answers 503 within about this long when Redis is stuck. */
+  NODEHEAL_REDIS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+  KUBECONFIG: z.string().optional(),
+});
+
+export type EnvConfig = z.infer<typeof envSchema>;

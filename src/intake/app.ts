@@ -1,0 +1,50 @@
+// The HTTP application (no listen here): webhook intake, health, readiness and metrics.
+import express, { type Express } from 'express';
+import { observeQueueJobs } from '../metrics/index.ts';
+import type { IntakeDeps } from './process-alerts.ts';
+import { webhookRouter, type WebhookOptions } from './webhook-route.ts';
+
+export interface AppDeps extends IntakeDeps {
+  webhook: WebhookOptions;
+  /** Kubernetes reachable and the node cache synced (for /readyz). */
+  kubeReady: () => boolean;
+}
+
+export function buildApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok\n');
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const checks: Record<string, string> = {};
+    try {
+      await deps.store.ping();
+      checks.redis = 'ok';
+    } catch (error) {
+      checks.redis = error instanceof Error ? error.message : 'unreachable';
+    }
+    checks.kubernetes = deps.kubeReady() ? 'ok' : 'node cache not synced';
+    const ready = Object.values(checks).every((v) => v === 'ok');
+    res.status(ready ? 200 : 503).json({ ready, checks });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    try {
+      observeQueueJobs(deps.metrics, await deps.scheduler.counts());
+    } catch {
+      // Redis down: the queue gauge keeps its last value; the other metrics still matter.
+    }
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  app.use(webhookRouter(deps, deps.webhook));
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not found' });
+  });
+  return app;
+}

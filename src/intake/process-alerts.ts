@@ -1,0 +1,230 @@
+// From a validated webhook payload to recorded decisions and queue operations. Idempotent: an
+// Alertmanager retry, repeat or HA duplicate of the same payload changes nothing more.
+import type { Logger } from '../log/index.ts';
+import {
+  observeAlertIgnored,
+  observeAlertReceived,
+  observeFlapping,
+  observeTriageDecision,
+  type Metrics,
+} from '../metrics/index.ts';
+import { HEAL_JOB_VERSION, type HealScheduler } from '../queue/index.ts';
+import { matchFault, type Catalog, type Fault } from '../rules/index.ts';
+import {
+  applyAlert,
+  dedupeKey,
+  type FaultHistory,
+  type NodeAlert,
+  type TriageDecision,
+} from '../triage/index.ts';
+import type { AlertmanagerPayload } from './alertmanager-payload.ts';
+import type { AlertRecord, IntakeStore } from './intake-store.ts';
+import type { NodeIndex } from './node-index.ts';
+import { normaliseAlerts } from './normalise.ts';
+
+export interface IntakeDeps {
+  store: IntakeStore;
+  scheduler: HealScheduler;
+  catalog: () => Catalog;
+  nodeIndex: () => NodeIndex;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => Date;
+}
+
+export interface AlertOutcome {
+  alertname: string;
+  status: string;
+  node?: string;
+  fault?: string;
+  key?: string;
+  decision: TriageDecision['kind'];
+  reason: string;
+  detail: string;
+  dueAt?: string;
+}
+
+export class CommitConflictError extends Error {
+  readonly code = 'INTAKE_COMMIT_CONFLICT';
+}
+
+const MAX_ATTEMPTS = 8;
+
+interface Triaged {
+  alert: NodeAlert;
+  fault: Fault;
+  decision: TriageDecision;
+}
+
+export async function processWebhook(
+  payload: AlertmanagerPayload,
+  deps: IntakeDeps,
+): Promise<AlertOutcome[]> {
+  const { alerts, ignored } = normaliseAlerts(payload, deps.nodeIndex());
+  const catalog = deps.catalog();
+  const withFaults = alerts.map((alert) => ({ alert, fault: matchFault(catalog, alert) }));
+  const keys = [...new Set(withFaults.map((a) => dedupeKey(a.alert.node, a.fault)))];
+  const context = { groupKey: payload.groupKey, receiver: payload.receiver };
+
+  let triaged: Triaged[] = [];
+  let committed = false;
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS && !committed; attempt++) {
+    const now = deps.now();
+    const snapshots = await deps.store.readHistories(keys);
+    const histories = new Map<string, FaultHistory | undefined>(
+      snapshots.map((s) => [s.key, s.history]),
+    );
+    triaged = withFaults.map(({ alert, fault }) => {
+      const key = dedupeKey(alert.node, fault);
+      const { decision, history } = applyAlert(alert, fault, histories.get(key), now);
+      histories.set(key, history);
+      return { alert, fault, decision };
+    });
+    const next = new Map<string, FaultHistory>();
+    for (const s of snapshots) {
+      const h = histories.get(s.key);
+      if (h !== undefined && JSON.stringify(h) !== s.raw) next.set(s.key, h);
+    }
+    const receivedAt = now.toISOString();
+    const records: AlertRecord[] = [
+      ...triaged.map((t) => alertRecord(t.alert, t.fault.name, t.decision, receivedAt, context)),
+      ...ignored.map((i) => ({
+        receivedAt,
+        status: 'unknown',
+        alertname: i.alertname,
+        node: '',
+        decision: 'ignore',
+        reason: i.reason,
+        detail: i.detail,
+        ...context,
+      })),
+    ];
+    const observations = triaged
+      .filter((t) => t.decision.kind === 'observe')
+      .map((t) => alertRecord(t.alert, t.fault.name, t.decision, receivedAt, context));
+    committed = await deps.store.commit({ snapshots, next, records, observations });
+    if (!committed) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+  }
+  if (!committed) {
+    throw new CommitConflictError(`histories kept changing under ${MAX_ATTEMPTS} attempts`);
+  }
+
+  await applyQueueOperations(triaged, deps);
+  return report(triaged, ignored, deps, payload);
+}
+
+/** The last queue-relevant decision per key wins (alerts of one payload are in order). */
+async function applyQueueOperations(triaged: Triaged[], deps: IntakeDeps): Promise<void> {
+  const last = new Map<string, Triaged>();
+  for (const t of triaged) {
+    if (t.decision.kind === 'debounce' || t.decision.kind === 'cancel') last.set(t.decision.key, t);
+  }
+  const now = deps.now();
+  await Promise.all(
+    [...last.values()].map(async ({ alert, fault, decision }) => {
+      if (decision.kind === 'debounce') {
+        await deps.scheduler.schedule(
+          {
+            version: HEAL_JOB_VERSION,
+            key: decision.key,
+            node: alert.node,
+            fault: fault.name,
+            alertname: alert.alertname,
+            fingerprint: alert.fingerprint,
+            labels: { ...alert.labels },
+            startsAt: alert.startsAt.toISOString(),
+            dueAt: decision.dueAt.toISOString(),
+            scheduledAt: now.toISOString(),
+            flapping: decision.flapping,
+          },
+          Math.max(0, decision.dueAt.getTime() - now.getTime()),
+        );
+      } else if (decision.kind === 'cancel') {
+        const outcome = await deps.scheduler.cancel(decision.key);
+        if (outcome === 'running') {
+          deps.logger.info(
+            { key: decision.key, node: alert.node, fault: fault.name },
+            'resolved while its heal had just started; the worker verifies the node itself',
+          );
+        }
+      }
+    }),
+  );
+}
+
+function alertRecord(
+  alert: NodeAlert,
+  fault: string,
+  decision: TriageDecision,
+  receivedAt: string,
+  context: { groupKey: string; receiver: string },
+): AlertRecord {
+  return {
+    receivedAt,
+    status: alert.status,
+    alertname: alert.alertname,
+    node: alert.node,
+    fault,
+    key: decision.key,
+    fingerprint: alert.fingerprint,
+    startsAt: alert.startsAt.toISOString(),
+    endsAt: alert.endsAt?.toISOString() ?? '',
+    decision: decision.kind,
+    reason: decision.reason,
+    dueAt: decision.kind === 'debounce' ? decision.dueAt.toISOString() : '',
+    ...context,
+  };
+}
+
+function report(
+  triaged: Triaged[],
+  ignored: ReturnType<typeof normaliseAlerts>['ignored'],
+  deps: IntakeDeps,
+  payload: AlertmanagerPayload,
+): AlertOutcome[] {
+  const outcomes: AlertOutcome[] = [];
+  for (const a of payload.alerts) observeAlertReceived(deps.metrics, a.status);
+  for (const i of ignored) {
+    observeAlertIgnored(deps.metrics, i.reason);
+    deps.logger.info({ alertname: i.alertname, reason: i.reason }, i.detail);
+    outcomes.push({
+      alertname: i.alertname,
+      status: 'unknown',
+      decision: 'ignore',
+      reason: i.reason,
+      detail: i.detail,
+    });
+  }
+  for (const { alert, fault, decision } of triaged) {
+    observeTriageDecision(deps.metrics, decision.kind, decision.reason);
+    if (decision.kind === 'ignore') observeAlertIgnored(deps.metrics, decision.reason);
+    if (decision.kind === 'debounce' && decision.flapping)
+      observeFlapping(deps.metrics, fault.name);
+    // Repeats (Alertmanager's repeat_interval, the HA twin) change nothing: debug level only.
+    const quiet = decision.kind === 'debounce' && decision.repeat && !decision.flapping;
+    deps.logger[quiet ? 'debug' : 'info'](
+      {
+        key: decision.key,
+        node: alert.node,
+        fault: fault.name,
+        alertname: alert.alertname,
+        status: alert.status,
+        decision: decision.kind,
+        reason: decision.reason,
+      },
+      decision.detail,
+    );
+    outcomes.push({
+      alertname: alert.alertname,
+      status: alert.status,
+      node: alert.node,
+      fault: fault.name,
+      key: decision.key,
+      decision: decision.kind,
+      reason: decision.reason,
+      detail: decision.detail,
+      ...(decision.kind === 'debounce' ? { dueAt: decision.dueAt.toISOString() } : {}),
+    });
+  }
+  return outcomes;
+}

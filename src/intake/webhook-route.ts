@@ -1,0 +1,86 @@
+// POST /webhook/alertmanager: authenticate, limit, validate, record durably, then answer.
+//   200 every alert recorded · 400 malformed or unsupported version · 401 credentials
+//   413 too large · 503 Redis unreachable (Alertmanager retries; nothing is lost)
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { observeWebhookResponse } from '../metrics/index.ts';
+import { parseAlertmanagerPayload } from './alertmanager-payload.ts';
+import { checkAuthorization, wwwAuthenticateHeader, type WebhookCredentials } from './auth.ts';
+import { processWebhook, type IntakeDeps } from './process-alerts.ts';
+
+export interface WebhookOptions {
+  /** Current credentials; a function so that rotated secret files are picked up. */
+  credentials: () => WebhookCredentials | undefined;
+  bodyLimit: string;
+}
+
+export function webhookRouter(deps: IntakeDeps, options: WebhookOptions): Router {
+  const router = express.Router();
+  const answer = (res: Response, code: number, body: Record<string, unknown>) => {
+    observeWebhookResponse(deps.metrics, code);
+    res.status(code).json(body);
+  };
+
+  const authenticate = (req: Request, res: Response, next: NextFunction) => {
+    let creds: WebhookCredentials | undefined;
+    try {
+      creds = options.credentials();
+    } catch (error) {
+      // A mounted secret file that vanished: refuse with 503 so Alertmanager retries later.
+      deps.logger.error({ err: error }, 'webhook credentials unavailable');
+      answer(res, 503, { error: 'webhook credentials unavailable' });
+      return;
+    }
+    if (creds === undefined) {
+      next();
+      return;
+    }
+    const result = checkAuthorization(req.get('authorization'), creds);
+    if (result === 'ok') {
+      next();
+      return;
+    }
+    res.setHeader('WWW-Authenticate', wwwAuthenticateHeader(creds));
+    answer(res, 401, {
+      error: result === 'missing' ? 'credentials required' : 'invalid credentials',
+    });
+  };
+
+  router.post(
+    '/webhook/alertmanager',
+    authenticate,
+    express.json({ limit: options.bodyLimit, type: () => true, strict: true }),
+    async (req: Request, res: Response) => {
+      const parsed = parseAlertmanagerPayload(req.body);
+      if (!parsed.ok) {
+        deps.logger.warn({ error: parsed.error }, 'rejected webhook payload');
+        answer(res, 400, { error: parsed.error });
+        return;
+      }
+      try {
+        const outcomes = await processWebhook(parsed.payload, deps);
+        answer(res, 200, { received: parsed.payload.alerts.length, outcomes });
+      } catch (error) {
+        deps.logger.error(
+          { err: error },
+          'could not record webhook; answering 503 so Alertmanager retries',
+        );
+        answer(res, 503, { error: 'alerts could not be recorded; retry later' });
+      }
+    },
+  );
+
+  // Body parser errors: too large, or not JSON.
+  router.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
+    const e = error as { type?: string; status?: number; message?: string };
+    if (e.type === 'entity.too.large') {
+      answer(res, 413, { error: `request body exceeds ${options.bodyLimit}` });
+    } else if (e.status === 400 || e.type === 'entity.parse.failed') {
+      answer(res, 400, { error: `body is not valid JSON: ${e.message ?? 'parse error'}` });
+    } else if (e.status && e.status >= 400 && e.status < 500) {
+      answer(res, e.status, { error: e.message ?? 'bad request' });
+    } else {
+      next(error);
+    }
+  });
+  return router;
+}

@@ -1,0 +1,4 @@
+// The heal queue: names, payload, Redis connection options, and the producer side.
+export { HEAL_JOB, HEAL_JOB_VERSION, HEAL_QUEUE, healJobSchema, type HealJob } from './heal-job.ts';
+export { producerConnection, workerConnection } from './redis-connection.ts';
+export { bullmqHealScheduler, type CancelOutcome, type HealScheduler } from './heal-scheduler.ts';
