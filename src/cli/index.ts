@@ -1,9 +1,6 @@
 // The `nodeheal` command line: one subcommand per role and tool named in DESIGN.md.
 import { Command } from 'commander';
-import { checkRulesFile } from '../rules/index.ts';
 import { notYet } from './not-yet.ts';
-import { serve } from './serve.ts';
-import { simulate } from './simulate.ts';
 
 /** Errors that stop a command print one clear line and exit 1 (config, rules, auth set-up). */
 async function run(action: () => Promise<number | void>): Promise<void> {
@@ -31,7 +28,9 @@ export function buildCli(): Command {
       'accept webhooks without credentials (never in production)',
       false,
     )
-    .action((opts: { insecureNoAuth: boolean }) => run(() => serve(opts)));
+    .action((opts: { insecureNoAuth: boolean }) =>
+      run(async () => (await import('./serve.ts')).serve(opts)),
+    );
   program
     .command('worker')
     .description('run heal workers that take due heal jobs from the queue')
@@ -56,6 +55,8 @@ export function buildCli(): Command {
     .description('validate a remedy catalog and report errors with line numbers')
     .action((file: string) =>
       run(async () => {
+        // Loaded on demand: each command pulls in only what it needs (start-up time).
+        const { checkRulesFile } = await import('../rules/index.ts');
         const result = await checkRulesFile(file);
         (result.exitCode === 0 ? process.stdout : process.stderr).write(
           result.output.endsWith('\n') ? result.output : `${result.output}\n`,
@@ -76,7 +77,7 @@ export function buildCli(): Command {
     .option('--kubeconfig <file>', 'resolve instance labels against this cluster (read-only)')
     .option('--json', 'print JSON', false)
     .action((opts: { rules: string; now?: string; json: boolean; kubeconfig?: string }) =>
-      run(() => simulate(opts)),
+      run(async () => (await import('./simulate.ts')).simulate(opts)),
     );
   program
     .command('status')

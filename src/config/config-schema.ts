@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 const hostPort = z
   .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/, 'expected host:port, e.g. 0.0.0.0:8080');
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):(\d{1,5})$/, 'expected host:port, e.g. 0.0.0.0:8080');
 
 const byteSize = z
   .string()

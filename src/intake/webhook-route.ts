@@ -77,7 +77,8 @@ export function webhookRouter(deps: IntakeDeps, options: WebhookOptions): Router
     } else if (e.status === 400 || e.type === 'entity.parse.failed') {
       answer(res, 400, { error: `body is not valid JSON: ${e.message ?? 'parse error'}` });
     } else if (e.status && e.status >= 400 && e.status < 500) {
-      answer(res, e.status, { error: e.message ?? 'bad request' });
+      // Unsupported charset or content encoding: still a malformed request for this contract.
+      answer(res, 400, { error: e.message ?? 'bad request' });
     } else {
       next(error);
     }

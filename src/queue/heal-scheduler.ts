@@ -19,6 +19,11 @@ export interface HealScheduler {
   close(): Promise<void>;
 }
 
+/** The heal queue cannot be reached: its Redis connection is not ready. */
+export class QueueUnavailableError extends Error {
+  readonly code = 'QUEUE_UNAVAILABLE';
+}
+
 /** Job retention: enough history for the status pages, bounded so Redis does not grow. */
 const retention = {
   removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
@@ -29,8 +34,16 @@ export function bullmqHealScheduler(connection: Redis, prefix = 'nodeheal'): Hea
   const queue = new Queue<HealJob>(HEAL_QUEUE, { connection, prefix });
   // BullMQ re-emits connection errors on the queue; the intake reports them per request.
   queue.on('error', () => undefined);
+  // BullMQ waits, without limit, for its connection's first 'ready' before any command, so with
+  // Redis down since start every call would hang; the producer fails fast instead.
+  const ensureReady = () => {
+    if (connection.status !== 'ready') {
+      throw new QueueUnavailableError(`Redis connection is ${connection.status}`);
+    }
+  };
   return {
     async schedule(job, delayMs) {
+      ensureReady();
       const added = await queue.add(HEAL_JOB, job, {
         delay: delayMs,
         // While the job is delayed, a later delivery moves it to the recomputed due time (a
@@ -38,9 +51,19 @@ export function bullmqHealScheduler(connection: Redis, prefix = 'nodeheal'): Hea
         deduplication: { id: job.key, reschedule: true },
         ...retention,
       });
-      return added.id ?? '';
+      const id = added.id ?? '';
+      // BullMQ keeps the first job's data when it reschedules a deduplicated job; when the due
+      // time moved (a flapping fault held longer), bring the stored payload in line with it.
+      if (job.flapping && id) {
+        const stored = await queue.getJob(id);
+        if (stored && stored.data.dueAt !== job.dueAt && (await stored.getState()) === 'delayed') {
+          await stored.updateData({ ...job, scheduledAt: stored.data.scheduledAt });
+        }
+      }
+      return id;
     },
     async cancel(key) {
+      ensureReady();
       const id = await queue.getDeduplicationJobId(key);
       if (!id) return 'absent';
       const found = await queue.getJob(id);
@@ -56,15 +79,25 @@ export function bullmqHealScheduler(connection: Redis, prefix = 'nodeheal'): Hea
       return 'removed';
     },
     async pending(key) {
+      ensureReady();
       const id = await queue.getDeduplicationJobId(key);
       if (!id) return undefined;
       const found = await queue.getJob(id);
       if (!found?.id) return undefined;
       const state = await found.getState();
       if (state === 'completed' || state === 'failed') return undefined;
-      return { id: found.id, data: found.data, dueAt: found.timestamp + (found.delay ?? 0), state };
+      let dueAt = found.timestamp + (found.delay ?? 0);
+      if (state === 'delayed') {
+        // A rescheduled job keeps its first timestamp but takes the new delay, so the sum above
+        // is off by the time between the two deliveries; the delayed set's score (due time in
+        // ms × 0x1000 + a sequence number) holds the real due time.
+        const score = await connection.zscore(queue.keys.delayed ?? '', found.id);
+        if (score !== null) dueAt = Math.floor(Number(score) / 0x1000);
+      }
+      return { id: found.id, data: found.data, dueAt, state };
     },
     async counts() {
+      ensureReady();
       return await queue.getJobCounts('delayed', 'waiting', 'active', 'completed', 'failed');
     },
     async close() {

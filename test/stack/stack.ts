@@ -4,7 +4,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { generatePki, writeKubeconfig, type Pki } from './certs.ts';
 import { debianBinaries, ensureDebianPackages } from './debian.ts';
 import { binaryPath, ensureGoBinaries, type GoComponentName } from './go-build.ts';
@@ -192,11 +192,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   return stack;
 }
 
-async function startRedis(stack: Stack): Promise<void> {
+/** Starts a Redis (with queue/redis.conf) in `stack`; a test may start a private one to stop at will. */
+export async function startRedis(stack: Stack, name = 'redis'): Promise<ManagedProcess> {
   const port = await freePort();
-  const dir = join(stack.info.runDir, 'redis');
+  const dir = join(stack.info.runDir, name);
   const proc = stack.start({
-    name: 'redis',
+    name,
     dir,
     command: debianBinaries.redisServer.path,
     args: [join(repoRoot, 'queue', 'redis.conf')]
@@ -209,6 +210,30 @@ async function startRedis(stack: Stack): Promise<void> {
   });
   stack.info.redisPort = port;
   stack.info.redisUrl = `redis://127.0.0.1:${port}`;
+  return proc;
+}
+
+/**
+ * Restarts a Redis started by `startRedis` on the same port and directory: its AOF brings back
+ * every acknowledged write, as after a crash and restart in production.
+ */
+export async function restartRedis(stack: Stack, proc: ManagedProcess): Promise<ManagedProcess> {
+  await proc.stop();
+  const again = stack.start({ ...proc.spec, dir: dirname(proc.spec.logFile) });
+  const port = Number(proc.spec.args[proc.spec.args.indexOf('--port') + 1]);
+  await waitFor('redis (restarted)', () => redisPing(port), {
+    timeoutMs: 15_000,
+    isDead: () => again.deathReason(),
+  });
+  return again;
+}
+
+/** A stack with no process yet, for tests that start private servers (a Redis to stop, extra Alertmanagers). */
+export function emptyStack(): Stack {
+  return new Stack(
+    { mode: 'attached', parts: [] },
+    mkdtempSync(join(tmpdir(), 'nodeheal-private-')),
+  );
 }
 
 /** RESP PING over a raw socket: readiness needs no client library. */
@@ -433,53 +458,16 @@ async function startMonitoring(stack: Stack): Promise<void> {
   );
   stack.info.ksmUrl = ksmUrl;
 
-  // Alertmanager(s): the HA pair gossips on its own cluster ports.
   const flavor = stack.options.alertmanagerFlavor ?? 'debian';
-  const count = stack.options.alertmanagers ?? 1;
-  const amConfig = join(runDir, 'alertmanager.yml');
-  writeAlertmanagerConfig(amConfig, stack.options.webhook);
-  stack.info.alertmanagerConfig = amConfig;
-  stack.info.alertmanagerFlavor = flavor;
-  const webPorts = await Promise.all(Array.from({ length: count }, () => freePort()));
-  const clusterPorts = await Promise.all(Array.from({ length: count }, () => freePort()));
-  const amProcs = webPorts.map((webPort, i) => {
-    const dir = join(runDir, `alertmanager-${i}`);
-    const clusterArgs =
-      count === 1
-        ? ['--cluster.listen-address=']
-        : [
-            `--cluster.listen-address=127.0.0.1:${clusterPorts[i]}`,
-            `--cluster.advertise-address=127.0.0.1:${clusterPorts[i]}`,
-            ...clusterPorts.filter((_, j) => j !== i).map((p) => `--cluster.peer=127.0.0.1:${p}`),
-            '--cluster.settle-timeout=2s',
-            '--cluster.pushpull-interval=2s',
-            '--cluster.gossip-interval=100ms',
-          ];
-    return stack.start({
-      name: `alertmanager-${i}`,
-      dir,
-      command:
-        flavor === 'debian'
-          ? debianBinaries.alertmanager.path
-          : binaryPath('alertmanager', 'alertmanager'),
-      args: [
-        `--config.file=${amConfig}`,
-        `--storage.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${webPort}`,
-        ...clusterArgs,
-      ],
-    });
+  const alertmanagers = await startAlertmanagers(stack, {
+    flavor,
+    count: stack.options.alertmanagers ?? 1,
+    webhook: stack.options.webhook,
   });
-  await Promise.all(
-    webPorts.map((port, i) =>
-      waitFor(
-        `alertmanager-${i}`,
-        async () => ((await httpGet(`http://127.0.0.1:${port}/-/ready`)) ? true : undefined),
-        { timeoutMs: 30_000, isDead: () => amProcs[i]?.deathReason() },
-      ),
-    ),
-  );
-  stack.info.alertmanagerUrls = webPorts.map((p) => `http://127.0.0.1:${p}`);
+  stack.info.alertmanagerUrls = alertmanagers.urls;
+  stack.info.alertmanagerConfig = alertmanagers.config;
+  stack.info.alertmanagerFlavor = flavor;
+  const webPorts = alertmanagers.urls.map((u) => Number(new URL(u).port));
 
   // Prometheus: scrapes kube-state-metrics, evaluates alert-rules/prometheus/*.yaml.
   const promPort = await freePort();
@@ -514,6 +502,65 @@ async function startMonitoring(stack: Stack): Promise<void> {
   stack.info.prometheusUrl = promUrl;
 }
 
+export interface AlertmanagerSet {
+  urls: string[];
+  config: string;
+  processes: ManagedProcess[];
+}
+
+/**
+ * Starts `count` Alertmanagers (2: an HA pair gossiping on their own cluster ports) that route
+ * every alert to `webhook`. Debian's package, or the current release built from Go.
+ */
+export async function startAlertmanagers(
+  stack: Stack,
+  options: { flavor: 'debian' | 'upstream'; count: 1 | 2; webhook?: WebhookTarget; name?: string },
+): Promise<AlertmanagerSet> {
+  const prefix = options.name ?? 'alertmanager';
+  const config = join(stack.info.runDir, `${prefix}.yml`);
+  writeAlertmanagerConfig(config, options.webhook);
+  const webPorts = await Promise.all(Array.from({ length: options.count }, () => freePort()));
+  const clusterPorts = await Promise.all(Array.from({ length: options.count }, () => freePort()));
+  const processes = webPorts.map((webPort, i) => {
+    const dir = join(stack.info.runDir, `${prefix}-${i}`);
+    const clusterArgs =
+      options.count === 1
+        ? ['--cluster.listen-address=']
+        : [
+            `--cluster.listen-address=127.0.0.1:${clusterPorts[i]}`,
+            `--cluster.advertise-address=127.0.0.1:${clusterPorts[i]}`,
+            ...clusterPorts.filter((_, j) => j !== i).map((p) => `--cluster.peer=127.0.0.1:${p}`),
+            '--cluster.settle-timeout=2s',
+            '--cluster.pushpull-interval=2s',
+            '--cluster.gossip-interval=100ms',
+          ];
+    return stack.start({
+      name: `${prefix}-${i}`,
+      dir,
+      command:
+        options.flavor === 'debian'
+          ? debianBinaries.alertmanager.path
+          : binaryPath('alertmanager', 'alertmanager'),
+      args: [
+        `--config.file=${config}`,
+        `--storage.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${webPort}`,
+        ...clusterArgs,
+      ],
+    });
+  });
+  await Promise.all(
+    webPorts.map((port, i) =>
+      waitFor(
+        `${prefix}-${i}`,
+        async () => ((await httpGet(`http://127.0.0.1:${port}/-/ready`)) ? true : undefined),
+        { timeoutMs: 30_000, isDead: () => processes[i]?.deathReason() },
+      ),
+    ),
+  );
+  return { urls: webPorts.map((p) => `http://127.0.0.1:${p}`), config, processes };
+}
+
 function readPki(dir: string): Pki {
   const f = (n: string) => join(dir, n);
   const client = (n: string) => ({ cert: f(`${n}.crt`), key: f(`${n}.key`) });
@@ -535,11 +582,14 @@ function readPki(dir: string): Pki {
   };
 }
 
-/** Points the stack's Alertmanager(s) at a new webhook receiver and reloads them. */
-export async function configureAlertmanager(info: StackInfo, target: WebhookTarget | undefined) {
-  if (!info.alertmanagerConfig) throw new Error('this stack has no Alertmanager');
-  writeAlertmanagerConfig(info.alertmanagerConfig, target);
-  for (const url of info.alertmanagerUrls) {
+/** Points Alertmanagers sharing `configFile` at a new webhook receiver and reloads them. */
+export async function configureAlertmanager(
+  configFile: string,
+  urls: string[],
+  target: WebhookTarget | undefined,
+) {
+  writeAlertmanagerConfig(configFile, target);
+  for (const url of urls) {
     const res = await fetch(`${url}/-/reload`, { method: 'POST' });
     if (!res.ok) throw new Error(`reloading ${url} failed: ${res.status} ${await res.text()}`);
   }
