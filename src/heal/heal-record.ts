@@ -1,0 +1,247 @@
+// The heal record: everything a worker needs to resume a heal, stored as JSON (Redis), so every
+// time is epoch milliseconds, never a Date. `nextStep` is the only thing that changes it.
+import { z } from 'zod';
+import { REMEDY_ACTIONS } from '../rules/catalog-types.ts';
+import type { LadderStep, RemedyAction } from '../rules/catalog-types.ts';
+import { dedupeKey } from '../triage/dedupe-key.ts';
+
+/** Bumped when the stored shape changes incompatibly; readers refuse versions they do not know. */
+export const HEAL_RECORD_VERSION = 1;
+
+/** Where the current step is: about to act (or waiting to retry), acting, or verifying. */
+export const STEP_STATES = ['pending', 'acting', 'verifying'] as const;
+export type StepState = (typeof STEP_STATES)[number];
+
+export const HEAL_STATUSES = ['running', 'healed', 'abandoned', 'cancelled'] as const;
+export type HealStatus = (typeof HEAL_STATUSES)[number];
+export type FinalStatus = Exclude<HealStatus, 'running'>;
+
+/** The state of the record before and after a transition: the step state while running, else the outcome. */
+export type RecordState = StepState | FinalStatus;
+const RECORD_STATES = [
+  'pending',
+  'acting',
+  'verifying',
+  'healed',
+  'abandoned',
+  'cancelled',
+] as const;
+
+/**
+ * What a transition was, low-cardinality (usable for Events and metrics):
+ * - `started`: the first step of the heal begins acting (Event HealStarted).
+ * - `acting`: a later step begins acting, or a step is retried.
+ * - `step-done`: the step's side effect completed (a remedy is now verified; cordon/drain move on).
+ * - `retry-scheduled`: the step failed transiently; it is retried after a backoff.
+ * - `escalated`: the step failed or did not clear the fault in time; the next step follows.
+ * - `skipped`: the step is skipped (success rate too low, or the daily cap allows only replace).
+ * - `fault-resolved`, `fault-firing`: the fault resolved or fired again while a step is in flight.
+ * - `healed`, `abandoned`, `cancelled`: the heal ended.
+ */
+export const TRANSITION_KINDS = [
+  'started',
+  'acting',
+  'step-done',
+  'retry-scheduled',
+  'escalated',
+  'skipped',
+  'fault-resolved',
+  'fault-firing',
+  'healed',
+  'abandoned',
+  'cancelled',
+] as const;
+export type TransitionKind = (typeof TRANSITION_KINDS)[number];
+
+/** Notes (fault-resolved, fault-firing) stop being recorded past this many transitions. */
+export const MAX_TRANSITIONS = 200;
+
+export const ladderStepSchema = z.object({
+  action: z.enum(REMEDY_ACTIONS),
+  timeoutMs: z.int().positive(),
+  skipBelowSuccessRate: z
+    .object({ rate: z.number().min(0).max(1), overLast: z.int().min(1) })
+    .optional(),
+});
+
+export const transitionSchema = z.object({
+  at: z.number(),
+  kind: z.enum(TRANSITION_KINDS),
+  /** Index in `ladder` of the step the transition is about. */
+  step: z.int().min(0),
+  action: z.enum(REMEDY_ACTIONS),
+  from: z.enum(RECORD_STATES),
+  to: z.enum(RECORD_STATES),
+  detail: z.string(),
+  /** Set on transitions that end an attempt of the step: feeds the success-rate ring. */
+  result: z.enum(['success', 'failure']).optional(),
+});
+
+export type Transition = z.infer<typeof transitionSchema>;
+
+export const healRecordSchema = z
+  .object({
+    version: z.literal(HEAL_RECORD_VERSION),
+    id: z.string().min(1),
+    /** `heal:<node>:<fault>`, the triage dedupe key. */
+    key: z.string(),
+    node: z.string().min(1),
+    fault: z.string().min(1),
+    pool: z.string(),
+    /** The rule's ladder, copied when the heal was created: a catalog reload does not change it. */
+    ladder: z.array(ladderStepSchema).min(1),
+    stepIndex: z.int().min(0),
+    stepState: z.enum(STEP_STATES),
+    /** When the current step first began acting (its creation time until then). */
+    stepStartedAt: z.number(),
+    /**
+     * When the current state ends: pending → act at (retry backoff), acting → the act must
+     * report by then, verifying → escalate at. Null once the heal has ended.
+     */
+    deadline: z.number().nullable(),
+    /** Transient failures of the current step so far (retries scheduled). */
+    retries: z.int().min(0),
+    status: z.enum(HEAL_STATUSES),
+    /** Why the heal ended; null while running. */
+    outcomeReason: z.string().nullable(),
+    dryRun: z.boolean(),
+    /** nodeheal cordoned the node in this heal: only then may it uncordon it. */
+    cordonedByUs: z.boolean(),
+    /** The Node object was seen gone (replaced, or deleted by someone else). */
+    nodeGone: z.boolean(),
+    createdAt: z.number(),
+    updatedAt: z.number(),
+    /** The alert's startsAt: time to heal is measured from here. */
+    faultStartedAt: z.number(),
+    /** When the fault was seen resolved (cleared again if it fires again while the heal runs). */
+    faultResolvedAt: z.number().nullable(),
+    endedAt: z.number().nullable(),
+    transitions: z.array(transitionSchema),
+  })
+  .refine((record) => record.stepIndex < record.ladder.length, {
+    message: 'stepIndex must point into the ladder',
+    path: ['stepIndex'],
+  });
+
+/** One heal of one (node, fault); JSON-serialisable. Parse stored values with `healRecordSchema`. */
+export type HealRecord = z.infer<typeof healRecordSchema>;
+
+export class InvalidHealError extends Error {
+  readonly code = 'INVALID_HEAL';
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidHealError';
+  }
+}
+
+export interface NewHealRecordParams {
+  id: string;
+  node: string;
+  fault: string;
+  pool: string;
+  /** The rule's ladder (copied). */
+  ladder: readonly LadderStep[];
+  /** The alert's startsAt. */
+  faultStartedAt: Date | number;
+  dryRun?: boolean;
+  now: Date;
+}
+
+/**
+ * A heal that has not started: step 0, `pending`, due now. Send it `{ kind: 'start' }`.
+ *
+ * - Throws `InvalidHealError` for an empty ladder, a step with a non-positive timeout or an
+ *   invalid start time: these are programming errors (the catalog loader rejects them).
+ */
+export function newHealRecord(params: NewHealRecordParams): HealRecord {
+  const nowMs = params.now.getTime();
+  const faultStartedAt =
+    typeof params.faultStartedAt === 'number'
+      ? params.faultStartedAt
+      : params.faultStartedAt.getTime();
+  if (params.ladder.length === 0) throw new InvalidHealError('the ladder has no steps');
+  if (!Number.isFinite(nowMs) || !Number.isFinite(faultStartedAt)) {
+    throw new InvalidHealError('invalid time for a new heal');
+  }
+  const ladder = params.ladder.map((step) => {
+    if (!Number.isSafeInteger(step.timeoutMs) || step.timeoutMs <= 0) {
+      throw new InvalidHealError(`step ${step.action} has an invalid timeout ${step.timeoutMs}`);
+    }
+    return {
+      action: step.action,
+      timeoutMs: step.timeoutMs,
+      ...(step.skipBelowSuccessRate === undefined
+        ? {}
+        : {
+            skipBelowSuccessRate: {
+              rate: step.skipBelowSuccessRate.rate,
+              overLast: step.skipBelowSuccessRate.overLast,
+            },
+          }),
+    };
+  });
+  return {
+    version: HEAL_RECORD_VERSION,
+    id: params.id,
+    key: dedupeKey(params.node, params.fault),
+    node: params.node,
+    fault: params.fault,
+    pool: params.pool,
+    ladder,
+    stepIndex: 0,
+    stepState: 'pending',
+    stepStartedAt: nowMs,
+    deadline: nowMs,
+    retries: 0,
+    status: 'running',
+    outcomeReason: null,
+    dryRun: params.dryRun ?? false,
+    cordonedByUs: false,
+    nodeGone: false,
+    createdAt: nowMs,
+    updatedAt: nowMs,
+    faultStartedAt,
+    faultResolvedAt: null,
+    endedAt: null,
+    transitions: [],
+  };
+}
+
+/** Cordon and drain prepare the node for the next step; they do not fix the fault themselves. */
+export function isPreparation(action: RemedyAction): boolean {
+  return action === 'cordon' || action === 'drain';
+}
+
+/** Host-level fixes: restart-kubelet, restart-container-runtime, clean-disk, sync-clock, reboot. */
+export function isExpertRemedy(action: RemedyAction): boolean {
+  return !isPreparation(action) && action !== 'replace';
+}
+
+export function isFinished(record: HealRecord): boolean {
+  return record.status !== 'running';
+}
+
+/** The state shown in transitions: the step state while running, else the outcome. */
+export function recordState(record: HealRecord): RecordState {
+  return record.status === 'running' ? record.stepState : record.status;
+}
+
+/** The step the record is on. */
+export function currentStep(record: HealRecord): LadderStep {
+  const step = record.ladder[record.stepIndex];
+  if (step === undefined)
+    throw new InvalidHealError(`step ${record.stepIndex} is not in the ladder`);
+  return step;
+}
+
+/** Fault start to resolution, for `nodeheal_time_to_heal_seconds`; undefined unless healed. */
+export function timeToHealMs(record: HealRecord): number | undefined {
+  if (record.status !== 'healed') return undefined;
+  const healedAt = record.faultResolvedAt ?? record.endedAt;
+  return healedAt === null ? undefined : Math.max(0, healedAt - record.faultStartedAt);
+}
+
+/** Creation to end, for `nodeheal_heal_duration_seconds`; undefined while running. */
+export function healDurationMs(record: HealRecord): number | undefined {
+  return record.endedAt === null ? undefined : Math.max(0, record.endedAt - record.createdAt);
+}

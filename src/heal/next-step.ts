@@ -1,0 +1,540 @@
+// The heal ladder as a pure state machine: record + observation + now → record + command.
+import type { RemedyAction } from '../rules/catalog-types.ts';
+import { formatDuration } from '../rules/duration.ts';
+import type { Gate } from '../safety/gate-names.ts';
+import {
+  currentStep,
+  isExpertRemedy,
+  isPreparation,
+  MAX_TRANSITIONS,
+  recordState,
+} from './heal-record.ts';
+import type {
+  FinalStatus,
+  HealRecord,
+  RecordState,
+  Transition,
+  TransitionKind,
+} from './heal-record.ts';
+import type { Command, Observation } from './observation.ts';
+
+/** Transient failures of one step retried before it counts as failed (so at most 4 attempts). */
+export const MAX_RETRIES = 3;
+/** First retry backoff; doubled for each further retry (15 s, 30 s, 60 s). */
+export const RETRY_BASE_MS = 15_000;
+/** No backoff is longer than this. */
+export const RETRY_MAX_MS = 5 * 60_000;
+
+/** Successes and attempts of one (fault, action) over its last `overLast` recorded attempts. */
+export interface StepStats {
+  readonly successes: number;
+  readonly attempts: number;
+}
+
+/** Measured success of a remedy; `undefined` when nothing is recorded. See `ratesFrom`. */
+export type StepRates = (
+  fault: string,
+  action: RemedyAction,
+  overLast: number,
+) => StepStats | undefined;
+
+export interface NextStepResult {
+  /** The record to store; the very same object when the observation changed nothing. */
+  readonly record: HealRecord;
+  readonly command: Command;
+  /** False when the observation was ignored (nothing to store). */
+  readonly changed: boolean;
+}
+
+/** Backoff before retry number `retry` (1-based): 15 s · 2^(retry-1), at most 5 min. */
+export function retryBackoffMs(retry: number): number {
+  return Math.min(RETRY_BASE_MS * 2 ** Math.max(0, retry - 1), RETRY_MAX_MS);
+}
+
+/** The command a record stands for, without any change (what a resumed worker does next). */
+export function currentCommand(record: HealRecord): Command {
+  if (record.status !== 'running') {
+    return {
+      kind: 'finish',
+      status: record.status,
+      reason: record.outcomeReason ?? record.status,
+      uncordon: record.status === 'healed' && record.cordonedByUs && !record.nodeGone,
+    };
+  }
+  const step = currentStep(record);
+  const deadline = record.deadline ?? record.updatedAt;
+  switch (record.stepState) {
+    case 'pending':
+      return {
+        kind: 'wait-retry',
+        until: deadline,
+        stepIndex: record.stepIndex,
+        attempt: record.retries + 1,
+      };
+    case 'acting':
+      return {
+        kind: 'act',
+        step,
+        stepIndex: record.stepIndex,
+        attempt: record.retries + 1,
+        deadline,
+      };
+    case 'verifying':
+      return {
+        kind: 'verify',
+        until: deadline,
+        stepIndex: record.stepIndex,
+        awaiting: step.action === 'replace' ? 'node-gone' : 'fault-resolved',
+      };
+  }
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function duration(ms: number): string {
+  return formatDuration(Math.max(0, Math.round(ms)));
+}
+
+// A working copy: the functions below mutate it, never the caller's record.
+type Draft = HealRecord;
+
+interface Ctx {
+  readonly now: number;
+  readonly rates: StepRates | undefined;
+}
+
+function push(
+  d: Draft,
+  ctx: Ctx,
+  kind: TransitionKind,
+  to: RecordState,
+  detail: string,
+  options: { step?: number; result?: 'success' | 'failure' } = {},
+): void {
+  const step = options.step ?? d.stepIndex;
+  const action = d.ladder[step]?.action ?? currentStep(d).action;
+  const transition: Transition = {
+    at: ctx.now,
+    kind,
+    step,
+    action,
+    from: recordState(d),
+    to,
+    detail,
+    ...(options.result === undefined ? {} : { result: options.result }),
+  };
+  d.transitions.push(transition);
+}
+
+function hasStarted(d: HealRecord): boolean {
+  return d.transitions.some((t) => t.kind === 'started');
+}
+
+/** The current step has acted at least once (it is in flight, verifying, or waiting to retry). */
+function actedAtStep(d: HealRecord): boolean {
+  return d.stepState !== 'pending' || d.retries > 0;
+}
+
+function cordonNote(d: HealRecord): string {
+  return d.cordonedByUs ? '; the node stays cordoned' : '';
+}
+
+function finish(
+  d: Draft,
+  ctx: Ctx,
+  status: FinalStatus,
+  reason: string,
+  result?: 'success' | 'failure',
+): Command {
+  push(d, ctx, status, status, reason, result === undefined ? {} : { result });
+  d.status = status;
+  d.outcomeReason = reason;
+  d.deadline = null;
+  d.endedAt = ctx.now;
+  return currentCommand(d);
+}
+
+function skipReason(d: HealRecord, ctx: Ctx): string | undefined {
+  const step = currentStep(d);
+  const gate = step.skipBelowSuccessRate;
+  if (gate === undefined || ctx.rates === undefined) return undefined;
+  const stats = ctx.rates(d.fault, step.action, gate.overLast);
+  if (stats === undefined || stats.attempts < gate.overLast || stats.attempts <= 0)
+    return undefined;
+  const rate = stats.successes / stats.attempts;
+  if (rate >= gate.rate) return undefined;
+  return (
+    `${step.action} skipped: it cleared ${d.fault} in ${stats.successes} of its last ` +
+    `${stats.attempts} attempts (${Math.round(rate * 100)}% < ${Math.round(gate.rate * 100)}%)`
+  );
+}
+
+/** Acts the current (pending, due) step, or skips it when its success rate is too low. */
+function begin(d: Draft, ctx: Ctx): Command {
+  const step = currentStep(d);
+  const reason = skipReason(d, ctx);
+  if (reason !== undefined) {
+    const skipped = d.stepIndex;
+    if (skipped + 1 >= d.ladder.length) {
+      push(d, ctx, 'skipped', 'pending', reason);
+      return finish(
+        d,
+        ctx,
+        'abandoned',
+        `Ladder exhausted: the last step was skipped (${reason}); left for a human${cordonNote(d)}`,
+      );
+    }
+    push(d, ctx, 'skipped', 'pending', `${reason}; next: ${d.ladder[skipped + 1]?.action}`);
+    moveTo(d, ctx, skipped + 1);
+    return { kind: 'skip-step', reason, step, stepIndex: skipped };
+  }
+  const first = !hasStarted(d);
+  const attempt = d.retries + 1;
+  const detail = first
+    ? `Heal started${d.dryRun ? ' (dry run)' : ''}: ${d.fault} on ${d.node}; acting ${step.action}`
+    : `acting ${step.action}${attempt > 1 ? ` (attempt ${attempt})` : ''}`;
+  push(d, ctx, first ? 'started' : 'acting', 'acting', detail);
+  if (d.retries === 0) d.stepStartedAt = ctx.now;
+  d.stepState = 'acting';
+  d.deadline = ctx.now + step.timeoutMs;
+  return currentCommand(d);
+}
+
+/** Puts the record on step `index`, pending and due now. */
+function moveTo(d: Draft, ctx: Ctx, index: number): void {
+  d.stepIndex = index;
+  d.stepState = 'pending';
+  d.retries = 0;
+  d.deadline = ctx.now;
+  d.stepStartedAt = ctx.now;
+}
+
+/** The current step failed (or did not clear the fault): next step, or abandoned at the end. */
+function escalate(d: Draft, ctx: Ctx, why: string): Command {
+  const next = d.stepIndex + 1;
+  const nextStep = d.ladder[next];
+  if (nextStep === undefined) {
+    return finish(
+      d,
+      ctx,
+      'abandoned',
+      `Ladder exhausted: ${why}; left for a human${cordonNote(d)}`,
+      'failure',
+    );
+  }
+  push(d, ctx, 'escalated', 'pending', `Escalated: ${why}; next: ${nextStep.action}`, {
+    result: 'failure',
+  });
+  moveTo(d, ctx, next);
+  return begin(d, ctx);
+}
+
+function stepDone(d: Draft, ctx: Ctx, detail: string, cordonedByUs: boolean | undefined): Command {
+  const step = currentStep(d);
+  if (cordonedByUs === true) d.cordonedByUs = true;
+  if (step.action !== 'replace' && d.faultResolvedAt !== null) {
+    return finish(
+      d,
+      ctx,
+      'healed',
+      `${step.action} done (${detail}); ${d.fault} had resolved at ${iso(d.faultResolvedAt)}, ` +
+        `during the step, so the heal ends here`,
+      'success',
+    );
+  }
+  const next = d.ladder[d.stepIndex + 1];
+  if (isPreparation(step.action) && next !== undefined) {
+    push(d, ctx, 'step-done', 'pending', `${step.action} done: ${detail}; next: ${next.action}`, {
+      result: 'success',
+    });
+    moveTo(d, ctx, d.stepIndex + 1);
+    return begin(d, ctx);
+  }
+  const until = ctx.now + step.timeoutMs;
+  const awaiting = step.action === 'replace' ? `${d.node} to be gone` : `${d.fault} to resolve`;
+  push(
+    d,
+    ctx,
+    'step-done',
+    'verifying',
+    `${step.action} done: ${detail}; waiting for ${awaiting} until ${iso(until)}`,
+  );
+  d.stepState = 'verifying';
+  d.deadline = until;
+  return currentCommand(d);
+}
+
+function stepFailed(d: Draft, ctx: Ctx, detail: string, permanent: boolean): Command {
+  const step = currentStep(d);
+  if (d.faultResolvedAt !== null) {
+    return finish(
+      d,
+      ctx,
+      'healed',
+      `${step.action} failed (${detail}) but ${d.fault} had resolved at ${iso(d.faultResolvedAt)}`,
+    );
+  }
+  if (!permanent && d.retries < MAX_RETRIES) {
+    const retry = d.retries + 1;
+    const backoff = retryBackoffMs(retry);
+    push(
+      d,
+      ctx,
+      'retry-scheduled',
+      'pending',
+      `${step.action} failed (transient): ${detail}; retry ${retry} of ${MAX_RETRIES} in ${duration(backoff)}`,
+    );
+    d.stepState = 'pending';
+    d.retries = retry;
+    d.deadline = ctx.now + backoff;
+    return currentCommand(d);
+  }
+  const why = permanent
+    ? `${step.action} failed: ${detail}`
+    : `${step.action} failed ${d.retries + 1} times (last: ${detail})`;
+  if (isPreparation(step.action)) {
+    return finish(
+      d,
+      ctx,
+      'abandoned',
+      `${why}; the steps after ${step.action} need it, so nothing more is done; left for a human${cordonNote(d)}`,
+      'failure',
+    );
+  }
+  return escalate(d, ctx, why);
+}
+
+function timeUp(d: Draft, ctx: Ctx): Command | undefined {
+  const deadline = d.deadline ?? Number.POSITIVE_INFINITY;
+  if (ctx.now < deadline) return undefined;
+  const step = currentStep(d);
+  switch (d.stepState) {
+    case 'pending':
+      return begin(d, ctx);
+    case 'acting':
+      return stepFailed(d, ctx, `no result within ${duration(step.timeoutMs)}`, true);
+    case 'verifying':
+      return escalate(
+        d,
+        ctx,
+        step.action === 'replace'
+          ? `replacement requested but ${d.node} still exists after ${duration(step.timeoutMs)}`
+          : `${step.action} did not clear ${d.fault} within ${duration(step.timeoutMs)}`,
+      );
+  }
+}
+
+function faultResolved(d: Draft, ctx: Ctx, at: number): Command | undefined {
+  const step = currentStep(d);
+  const resolvedAt = Number.isFinite(at) ? Math.min(at, ctx.now) : ctx.now;
+  if (d.stepState === 'pending') {
+    d.faultResolvedAt = resolvedAt;
+    if (!hasStarted(d)) {
+      return finish(d, ctx, 'cancelled', `${d.fault} resolved before any step acted`);
+    }
+    return finish(
+      d,
+      ctx,
+      'healed',
+      `${d.fault} resolved at ${iso(resolvedAt)} while ${step.action} waited to ${d.retries > 0 ? 'be retried' : 'start'}`,
+    );
+  }
+  if (d.stepState === 'verifying' && step.action !== 'replace') {
+    d.faultResolvedAt = resolvedAt;
+    return finish(
+      d,
+      ctx,
+      'healed',
+      `${step.action} worked: ${d.fault} resolved at ${iso(resolvedAt)}`,
+      'success',
+    );
+  }
+  // Acting (any step) or verifying a replacement: the step is not interrupted.
+  if (d.faultResolvedAt !== null) return undefined;
+  d.faultResolvedAt = resolvedAt;
+  if (d.transitions.length < MAX_TRANSITIONS) {
+    push(
+      d,
+      ctx,
+      'fault-resolved',
+      d.stepState,
+      step.action === 'replace'
+        ? `${d.fault} resolved at ${iso(resolvedAt)}; the replacement goes on`
+        : `${d.fault} resolved at ${iso(resolvedAt)} while ${step.action} runs; the heal ends when it completes`,
+    );
+  }
+  return currentCommand(d);
+}
+
+function nodeGone(d: Draft, ctx: Ctx): Command {
+  const step = currentStep(d);
+  d.nodeGone = true;
+  if (step.action === 'replace' && actedAtStep(d)) {
+    return finish(d, ctx, 'healed', `${d.node} replaced: the Node object is gone`, 'success');
+  }
+  return finish(
+    d,
+    ctx,
+    'cancelled',
+    `${d.node} was deleted outside this heal (during ${step.action}); nothing left to heal`,
+  );
+}
+
+function safetyBlocked(d: Draft, ctx: Ctx, gate: Gate, detail: string): Command {
+  const step = currentStep(d);
+  if (gate === 'daily-cap' && isExpertRemedy(step.action)) {
+    const target = d.ladder.findIndex((s, i) => i > d.stepIndex && !isExpertRemedy(s.action));
+    const targetStep = d.ladder[target];
+    if (targetStep !== undefined) {
+      for (let i = d.stepIndex; i < target; i += 1) {
+        push(
+          d,
+          ctx,
+          'skipped',
+          'pending',
+          `${d.ladder[i]?.action} skipped: daily cap (${detail}); only ${targetStep.action} and later steps may run`,
+          { step: i },
+        );
+        d.stepIndex = i;
+        d.stepState = 'pending';
+      }
+      moveTo(d, ctx, target);
+      return begin(d, ctx);
+    }
+  }
+  // Something acted on the node before: a step completed, failed or was retried.
+  const changed = d.transitions.some(
+    (t) => t.kind === 'step-done' || t.kind === 'retry-scheduled' || t.kind === 'escalated',
+  );
+  return finish(
+    d,
+    ctx,
+    'abandoned',
+    `blocked by safety gate ${gate} before ${step.action}: ${detail}; ` +
+      (changed ? 'left for a human' : 'nothing was changed on the node') +
+      cordonNote(d),
+  );
+}
+
+/**
+ * The heal ladder: what a heal does next, given what was observed. Pure: `now` is a parameter,
+ * and `record` is never mutated.
+ *
+ * Starting and resuming:
+ * - `start` on a new record acts step 0 (Event HealStarted); on a running record it re-issues
+ *   the current command unchanged: a record resumed in `acting` gets the same `act` again (steps
+ *   are idempotent), one in `verifying` the same `verify`. A finished record only ever returns
+ *   `finish`: a finished step is never run again.
+ * - Observations that do not apply to the current state (a `step-done` for another step or a
+ *   second time, a `tick` before the deadline, anything after the end) are ignored: the same
+ *   record object comes back with its current command and `changed: false`. Replaying an
+ *   observation is therefore harmless.
+ *
+ * Remedies (restart-kubelet, restart-container-runtime, clean-disk, sync-clock, reboot):
+ * - `step-done` starts verification: `verify` until done + the step's timeout.
+ * - The step worked when the fault resolves (`fault-resolved`) within that window → `healed`.
+ * - A `tick` at or after the deadline → `Escalated: … did not clear … within …` and the next
+ *   step acts at once.
+ * - A resolution seen while the step is still acting is remembered (`fault-resolved` note): when
+ *   the step then completes (done or failed), the heal ends `healed` without a verification wait.
+ *   `fault-firing` clears the note.
+ *
+ * Preparation (cordon, drain):
+ * - `step-done` moves straight on to the next step: no verification wait. `cordonedByUs: true`
+ *   on the observation marks the cordon as nodeheal's (only that one is ever uncordoned).
+ * - The fault resolving during cordon or drain does not interrupt it: the step runs to its end.
+ *   When it completes and the fault is still resolved, the heal ends `healed` instead of going
+ *   on to a reboot or replace, and `finish.uncordon` tells the runner to uncordon (only if the
+ *   cordon is ours; DESIGN.md: never uncordon a node nodeheal did not cordon). A node that
+ *   keeps failing is caught by the cooldown and the daily cap (3 heals in 24 h → replace).
+ * - A preparation step that is the last of its ladder is verified like a remedy.
+ * - A preparation step that fails (permanently, by its deadline, or after its retries) ends the
+ *   heal `abandoned`, node left cordoned for a human: the steps after it (reboot, replace)
+ *   would disrupt workloads still on the node (DESIGN.md: drain timeout, then abandon).
+ *
+ * Replace:
+ * - `step-done` (replacement requested) starts verification that waits for `node-gone` until
+ *   done + timeout; `node-gone` while replace is acting or verifying → `healed`.
+ * - A resolution during replace is noted but does not stop it: once requested, the replacement
+ *   goes through. Before it is requested (waiting to retry) a resolution heals as usual.
+ * - No `node-gone` by the deadline → escalate; replace is last, so `abandoned`.
+ *
+ * Failures, retries, timeouts:
+ * - `step-failed` with `permanent: false` retries the same step after 15 s, 30 s, 60 s
+ *   (`wait-retry`, then `tick`); a 4th transient failure counts as permanent.
+ * - A permanent failure of a remedy or replace escalates (`Escalated: … failed: …`); of a
+ *   preparation step abandons (above).
+ * - An act that reports nothing by its deadline (acted + the step's timeout) fails permanently
+ *   on the next `tick`.
+ * - Escalating past the last step: `abandoned` ("Ladder exhausted"), the node stays cordoned
+ *   and a human is told.
+ *
+ * Success-rate skip:
+ * - Before a step acts, if it has `skipBelowSuccessRate { rate, overLast }` and `rates` reports
+ *   at least `overLast` attempts with successes/attempts below `rate`, the step is skipped
+ *   (`skip-step`, transition `skipped`) and the next one is due; skipping the last step
+ *   abandons.
+ *
+ * Other endings:
+ * - `fault-resolved` before any step acted → `cancelled`; while waiting to retry → `healed`.
+ * - `node-gone` during any step but an acted replace → `cancelled` (deleted outside this heal).
+ * - `safety-blocked` (the runner checks the gates before each act) → `abandoned`, the reason
+ *   names the gate and says whether the node was changed. Exception, DESIGN.md "after 3 heals
+ *   in 24 h, replace or abandon": `daily-cap` on an expert remedy skips to the next
+ *   cordon/drain/replace step when the ladder has one. Ignored while verifying (nothing acts)
+ *   and when its `step` is not the current step (a replay).
+ * - `cancel` → `cancelled` from any running state; the node is left as it is.
+ */
+export function nextStep(
+  record: HealRecord,
+  observation: Observation,
+  now: Date,
+  rates?: StepRates,
+): NextStepResult {
+  if (record.status !== 'running') return unchanged(record);
+  const ctx: Ctx = { now: now.getTime(), rates };
+  const d: Draft = { ...record, transitions: [...record.transitions] };
+  const command = apply(d, ctx, observation);
+  if (command === undefined) return unchanged(record);
+  d.updatedAt = ctx.now;
+  return { record: d, command, changed: true };
+}
+
+function unchanged(record: HealRecord): NextStepResult {
+  return { record, command: currentCommand(record), changed: false };
+}
+
+function apply(d: Draft, ctx: Ctx, o: Observation): Command | undefined {
+  switch (o.kind) {
+    case 'start':
+      return d.stepState === 'pending' ? timeUp(d, ctx) : undefined;
+    case 'tick':
+      return timeUp(d, ctx);
+    case 'step-done':
+      if (d.stepState !== 'acting' || o.step !== d.stepIndex) return undefined;
+      return stepDone(d, ctx, o.detail, o.cordonedByUs);
+    case 'step-failed':
+      if (d.stepState !== 'acting' || o.step !== d.stepIndex) return undefined;
+      return stepFailed(d, ctx, o.detail, o.permanent);
+    case 'fault-resolved':
+      return faultResolved(d, ctx, o.at);
+    case 'fault-firing': {
+      if (d.faultResolvedAt === null) return undefined;
+      d.faultResolvedAt = null;
+      if (d.transitions.length < MAX_TRANSITIONS) {
+        push(d, ctx, 'fault-firing', d.stepState, `${d.fault} firing again`);
+      }
+      return currentCommand(d);
+    }
+    case 'node-gone':
+      return nodeGone(d, ctx);
+    case 'safety-blocked':
+      if (d.stepState === 'verifying') return undefined;
+      if (o.step !== undefined && o.step !== d.stepIndex) return undefined;
+      return safetyBlocked(d, ctx, o.gate, o.detail);
+    case 'cancel':
+      return finish(d, ctx, 'cancelled', `cancelled by ${o.by}: ${o.detail}${cordonNote(d)}`);
+  }
+}

@@ -1,0 +1,98 @@
+// What the runner tells the heal state machine (observations) and what it is told to do next
+// (commands). Observations can come from a Redis stream, so they have a zod schema too.
+import { z } from 'zod';
+import type { LadderStep } from '../rules/catalog-types.ts';
+import { GATES } from '../safety/gate-names.ts';
+import type { FinalStatus } from './heal-record.ts';
+
+export const observationSchema = z.discriminatedUnion('kind', [
+  /** Begin the heal, or resume it after a worker restart. */
+  z.object({ kind: z.literal('start') }),
+  /**
+   * The side effect of step `step` (its index) completed: kubelet restarted, node drained,
+   * replacement requested. `cordonedByUs`: a cordon (or a drain that cordons) was applied by
+   * nodeheal (NodeOps.cordon said `cordoned` or `already-cordoned-by-us`).
+   */
+  z.object({
+    kind: z.literal('step-done'),
+    step: z.int().min(0),
+    detail: z.string(),
+    cordonedByUs: z.boolean().optional(),
+  }),
+  /** The side effect of step `step` failed; `permanent: false` means worth retrying. */
+  z.object({
+    kind: z.literal('step-failed'),
+    step: z.int().min(0),
+    detail: z.string(),
+    permanent: z.boolean(),
+  }),
+  /** The fault's alerts resolved (or the node's condition was seen healthy) at `at` (epoch ms). */
+  z.object({ kind: z.literal('fault-resolved'), at: z.number() }),
+  /** The fault is firing (again). */
+  z.object({ kind: z.literal('fault-firing') }),
+  /** Time passed: check deadlines. */
+  z.object({ kind: z.literal('tick') }),
+  /** The Node object no longer exists. */
+  z.object({ kind: z.literal('node-gone') }),
+  /**
+   * A safety gate refused the step about to act (see `checkGates`). Pass `step` (the act
+   * command's stepIndex) so that a replayed block for an earlier step is ignored.
+   */
+  z.object({
+    kind: z.literal('safety-blocked'),
+    gate: z.enum(GATES),
+    detail: z.string(),
+    step: z.int().min(0).optional(),
+  }),
+  /** An operator (or the system) cancelled the heal. */
+  z.object({ kind: z.literal('cancel'), by: z.string(), detail: z.string() }),
+]);
+
+export type Observation = z.infer<typeof observationSchema>;
+
+/**
+ * What the runner must do next.
+ *
+ * - `act`: perform `step` (index `stepIndex`, attempt `attempt` counting from 1), then report
+ *   `step-done` or `step-failed` for `stepIndex`. The act must report by `deadline` (pass the
+ *   remaining time to the action, e.g. the drain timeout); a `tick` after it fails the step.
+ * - `verify`: wait for `fault-resolved` (remedies) or `node-gone` (`awaiting: 'node-gone'`,
+ *   after replace), and send `tick` at `until`; keep forwarding `fault-firing` and `cancel`.
+ * - `skip-step`: step `stepIndex` was skipped for `reason` (record it), then send `tick`.
+ * - `wait-retry`: send `tick` at `until` (a backoff after a transient failure; `until` may
+ *   already have passed, e.g. a resumed record).
+ * - `finish`: the heal ended with `status`; clean up (annotation, Event, metrics, budget slot);
+ *   uncordon only when `uncordon` is true (healed, the cordon is ours, the node still exists).
+ */
+export type Command =
+  | {
+      readonly kind: 'act';
+      readonly step: LadderStep;
+      readonly stepIndex: number;
+      readonly attempt: number;
+      readonly deadline: number;
+    }
+  | {
+      readonly kind: 'verify';
+      readonly until: number;
+      readonly stepIndex: number;
+      readonly awaiting: 'fault-resolved' | 'node-gone';
+    }
+  | {
+      readonly kind: 'skip-step';
+      readonly reason: string;
+      readonly step: LadderStep;
+      readonly stepIndex: number;
+    }
+  | {
+      readonly kind: 'wait-retry';
+      readonly until: number;
+      readonly stepIndex: number;
+      readonly attempt: number;
+    }
+  | {
+      readonly kind: 'finish';
+      readonly status: FinalStatus;
+      readonly reason: string;
+      readonly uncordon: boolean;
+    };

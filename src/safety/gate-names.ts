@@ -1,0 +1,19 @@
+// The names of the safety gates: metric label values (`nodeheal_safety_blocked_total{gate}`) and
+// the `gate` of a heal's `safety-blocked` observation.
+
+export const GATES = [
+  'paused',
+  'opt-out',
+  'control-plane',
+  'dry-run',
+  'cooldown',
+  'daily-cap',
+  'pool-budget',
+  'cluster-budget',
+  'storm',
+] as const;
+
+export type Gate = (typeof GATES)[number];
+
+/** Every gate but `dry-run`, which never blocks (it only flags the heal as a dry run). */
+export type BlockingGate = Exclude<Gate, 'dry-run'>;

@@ -1,0 +1,43 @@
+// Safety: pure gates (pause, opt-out, control plane, storm, daily cap, cooldown, budgets, dry
+// run) and the budget state they read.
+export { GATES, type BlockingGate, type Gate } from './gate-names.ts';
+export {
+  DEFAULT_SAFETY_CONFIG,
+  safetyConfig,
+  safetyConfigSchema,
+  type SafetyConfig,
+} from './safety-config.ts';
+export {
+  DAY_MS,
+  EMPTY_BUDGET_STATE,
+  acquireSlot,
+  budgetStateSchema,
+  inFlightHealSchema,
+  nodeHistorySchema,
+  poolHealthSchema,
+  pruneHistory,
+  releaseSlot,
+  stormStateSchema,
+  type BudgetState,
+  type InFlightHeal,
+  type NodeHistory,
+  type PoolHealth,
+  type StormState,
+} from './budget-state.ts';
+export {
+  isStormActive,
+  stormCondition,
+  unhealthyShare,
+  updateStormState,
+  type StormConfig,
+} from './storm.ts';
+export {
+  CONTROL_PLANE_LABELS,
+  MAX_CONTROL_PLANE_IN_FLIGHT,
+  OPT_OUT_LABEL,
+  checkGates,
+  isControlPlane,
+  isOptedOut,
+  type GateInput,
+  type GateResult,
+} from './gates.ts';
