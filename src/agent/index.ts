@@ -1,0 +1,72 @@
+// The node agent (DaemonSet): runs only host commands named in its catalog, authenticated by an
+// HMAC over every request; and the client nodeheal uses to reach it (HostCommands).
+export {
+  agentHostCommands,
+  dryRunHostCommands,
+  agentEndpointForNode,
+  type AgentClientOptions,
+  type DryRunCall,
+} from './agent-client.ts';
+export {
+  loadAgentCatalog,
+  loadAgentCatalogFile,
+  formatAgentCatalogErrors,
+  catalogCommand,
+  agentCatalogSchema,
+  AgentCatalogInvalidError,
+  DEFAULT_KILL_GRACE_MS,
+  DEFAULT_OUTPUT_TAIL_BYTES,
+  DEFAULT_COMMAND_PATH,
+  type AgentCatalog,
+  type AgentCatalogError,
+  type AgentCatalogFile,
+  type CatalogCommand,
+  type LoadAgentCatalogResult,
+} from './agent-catalog.ts';
+export {
+  loadAgentConfig,
+  AgentConfigError,
+  AGENT_DEFAULTS,
+  type AgentConfig,
+  type AgentFlags,
+} from './agent-config.ts';
+export {
+  createAgentServer,
+  healthHandler,
+  type AgentServer,
+  type AgentServerOptions,
+  type AgentRunResponse,
+} from './agent-server.ts';
+export { ReplayGuard, type NonceCheck } from './replay-guard.ts';
+export { ResultStore, INTERRUPTED_EXIT_CODE, type StoredResult } from './result-store.ts';
+export {
+  runCommand,
+  OutputTail,
+  TIMEOUT_EXIT_CODE,
+  NOT_EXECUTABLE_EXIT_CODE,
+  NOT_FOUND_EXIT_CODE,
+  type CommandRun,
+} from './run-command.ts';
+export {
+  AgentSecretFile,
+  AgentSecretError,
+  parseSecrets,
+  MIN_SECRET_LENGTH,
+} from './secret-file.ts';
+export {
+  AGENT_HEADERS,
+  MAX_CLOCK_SKEW_MS,
+  RUN_PATH,
+  SIGNATURE_SCHEME,
+  canonicalRequest,
+  canonicalResponse,
+  invalidField,
+  newNonce,
+  signRequest,
+  signResponse,
+  verifyRequest,
+  verifyResponse,
+  type SignedFields,
+  type VerifyResult,
+} from './signing.ts';
+export { startAgent, type RunningAgent } from './start-agent.ts';
