@@ -1,0 +1,53 @@
+// Side effects of healing behind narrow interfaces, with their Kubernetes implementations and
+// dry-run twins.
+export * from './interfaces.ts';
+export {
+  cordonDecision,
+  cordonState,
+  EVENT_SOURCE_COMPONENT,
+  KubeNodeOps,
+  NODE_EVENT_NAMESPACE,
+  uncordonDecision,
+  type CordonOutcome,
+  type KubeNodeOpsOptions,
+  type UncordonOutcome,
+} from './kube-node-ops.ts';
+export {
+  DEFAULT_DRAIN_OPTIONS,
+  interleaveByController,
+  isNodeUnreachable,
+  KubeDrainer,
+  MIRROR_POD_ANNOTATION,
+  planDrain,
+  podKey,
+  UNREACHABLE_TAINT,
+  type DrainPlan,
+  type DrainProgress,
+  type KubeDrainerOptions,
+  type SkipReason,
+} from './drain.ts';
+export {
+  DryRunDrainer,
+  DryRunNodeOps,
+  DryRunProvider,
+  DryRunRecorder,
+  type DryRunCall,
+} from './dry-run.ts';
+export { ClusterApiProvider, MACHINES, type Machine } from './providers/cluster-api.ts';
+export { KarpenterProvider, NODECLAIMS, type NodeClaim } from './providers/karpenter.ts';
+export { KwokProvider, replacementName, type KwokProviderOptions } from './providers/kwok.ts';
+export { PlainProvider } from './providers/plain.ts';
+export {
+  createProviders,
+  DEFAULT_PROVIDER,
+  PROVIDER_NAMES,
+  providerRuleSchema,
+  providerRulesSchema,
+  ProviderNotConfiguredError,
+  selectProvider,
+  selectProviderName,
+  selectorMatches,
+  type ProviderName,
+  type ProviderRule,
+  type ProvidersOptions,
+} from './providers/select-provider.ts';

@@ -1,0 +1,101 @@
+// Side effects of healing, behind narrow interfaces. Every implementation has a dry-run twin
+// that records what it would do and mutates nothing. The heal runner depends only on these.
+import type { V1Node } from '@kubernetes/client-node';
+
+/** Constant Event reasons on the Node (DESIGN.md contract). */
+export const EVENT_REASONS = [
+  'HealStarted',
+  'RemedyApplied',
+  'RemedyFailed',
+  'Escalated',
+  'NodeDrained',
+  'NodeReplaced',
+  'HealSucceeded',
+  'HealAbandoned',
+  'HealSkipped',
+] as const;
+export type EventReason = (typeof EVENT_REASONS)[number];
+
+export const LABEL_EXCLUDE = 'nodeheal.io/exclude';
+export const ANNOTATION_HEAL = 'nodeheal.io/heal';
+export const ANNOTATION_CORDONED_BY = 'nodeheal.io/cordoned-by';
+export const CORDONED_BY_VALUE = 'nodeheal';
+
+export interface NodeOps {
+  /** The Node as the API server has it now, or undefined when it does not exist (404 is state). */
+  get(node: string): Promise<V1Node | undefined>;
+  /** Marks unschedulable and `nodeheal.io/cordoned-by=nodeheal`; a node already cordoned by someone else stays theirs. */
+  cordon(
+    node: string,
+  ): Promise<'cordoned' | 'already-cordoned-by-us' | 'cordoned-by-someone-else' | 'absent'>;
+  /** Uncordons only a cordon nodeheal owns (annotation present). */
+  uncordon(node: string): Promise<'uncordoned' | 'not-ours' | 'absent'>;
+  /** Sets (or with null removes) the `nodeheal.io/heal` annotation: "<healId> <step>". */
+  annotateHeal(node: string, value: string | null): Promise<void>;
+  event(
+    node: string,
+    reason: EventReason,
+    message: string,
+    type?: 'Normal' | 'Warning',
+  ): Promise<void>;
+}
+
+export interface DrainOptions {
+  /** Give up after this long (DESIGN: 10 min). */
+  timeoutMs: number;
+  /** Evictions in flight at once. */
+  parallelism: number;
+  /** Pods with emptyDir volumes: evict (data is lost) or block the drain. */
+  emptyDir: 'evict' | 'block';
+  /** Pods without a controller (nothing recreates them): evict or block the drain. */
+  unmanaged: 'evict' | 'block';
+  /** After the timeout, delete remaining pods ignoring PDBs (only when an operator configured it). */
+  force: boolean;
+  /** On an unreachable node, stop waiting for pods whose deletion started this long ago (kubelet is gone). */
+  skipWaitForDeleteAfterMs: number;
+  signal?: AbortSignal;
+}
+
+export type DrainResult =
+  | { outcome: 'drained'; evicted: number; skipped: number; durationMs: number }
+  | { outcome: 'blocked'; reason: string; pods: string[] }
+  | { outcome: 'timeout'; remaining: string[]; durationMs: number };
+
+export interface Drainer {
+  drain(node: string, options: DrainOptions): Promise<DrainResult>;
+}
+
+export type ReplaceResult =
+  | { outcome: 'replaced'; replacement?: string; detail: string }
+  | { outcome: 'unsupported'; detail: string }
+  | { outcome: 'failed'; detail: string };
+
+/** Node replacement for one kind of node pool. */
+export interface Provider {
+  readonly name: 'cluster-api' | 'karpenter' | 'plain' | 'kwok';
+  /** Whether this provider can bring a replacement up before the drain (surge). */
+  readonly canSurge: boolean;
+  /** Starts a replacement for `node` (idempotent: a second call for the same node does nothing new). */
+  replace(node: V1Node): Promise<ReplaceResult>;
+}
+
+/** Host commands the node agent may run: names from its fixed catalog, never strings from alerts. */
+export const HOST_COMMANDS = [
+  'restart-kubelet',
+  'restart-container-runtime',
+  'clean-images',
+  'rotate-logs',
+  'sync-clock',
+  'reboot',
+] as const;
+export type HostCommand = (typeof HOST_COMMANDS)[number];
+
+export type HostCommandResult =
+  | { outcome: 'ok'; exitCode: 0; output: string; durationMs: number }
+  | { outcome: 'failed'; exitCode: number; output: string; durationMs: number }
+  | { outcome: 'unreachable'; detail: string }
+  | { outcome: 'unknown-command'; detail: string };
+
+export interface HostCommands {
+  run(node: string, command: HostCommand, healId: string): Promise<HostCommandResult>;
+}

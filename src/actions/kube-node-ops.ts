@@ -1,0 +1,185 @@
+// NodeOps over the Kubernetes API: cordon and uncordon with ownership, the heal annotation, and
+// Events on the Node.
+//
+// - Writes are JSON merge patches carrying the resourceVersion that was read, so a concurrent
+//   change (someone else cordons between our read and our write) answers 409 and the decision is
+//   taken again on fresh state.
+// - cordon: a node that is already unschedulable without `nodeheal.io/cordoned-by=nodeheal` is
+//   someone else's cordon: left exactly as it is.
+// - uncordon: only a cordon that carries our annotation is undone (unschedulable and the
+//   annotation are removed together).
+// - 404 is state: `absent`, `undefined`, or a no-op for the heal annotation.
+import { hostname } from 'node:os';
+import { CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { ConflictError, kubeCall, kubeGet, NotFoundError } from '../kube/errors.ts';
+import { mergePatch } from '../kube/patch.ts';
+import { silentLogger, type Logger } from '../log/index.ts';
+import {
+  ANNOTATION_CORDONED_BY,
+  ANNOTATION_HEAL,
+  CORDONED_BY_VALUE,
+  EVENT_REASONS,
+  type EventReason,
+  type NodeOps,
+} from './interfaces.ts';
+
+/** Source component of every Event nodeheal writes. */
+export const EVENT_SOURCE_COMPONENT = 'nodeheal';
+/** Events about cluster-scoped Nodes live in `default`, as the kubelet's do. */
+export const NODE_EVENT_NAMESPACE = 'default';
+/** Event messages are capped by the API server at 1 KiB for events.k8s.io; keep core Events alike. */
+const MAX_MESSAGE_LENGTH = 1024;
+const MAX_CONFLICT_RETRIES = 5;
+
+export interface KubeNodeOpsOptions {
+  logger?: Logger;
+  /** `reportingInstance` of Events; defaults to the host name (the pod name in a cluster). */
+  instance?: string;
+}
+
+export type CordonOutcome = Awaited<ReturnType<NodeOps['cordon']>>;
+export type UncordonOutcome = Awaited<ReturnType<NodeOps['uncordon']>>;
+
+/** Who owns the current cordon of a node, as nodeheal decides it (pure; shared with dry-run). */
+export function cordonState(node: V1Node): 'schedulable' | 'ours' | 'theirs' {
+  const ours = node.metadata?.annotations?.[ANNOTATION_CORDONED_BY] === CORDONED_BY_VALUE;
+  if (!node.spec?.unschedulable) return 'schedulable';
+  return ours ? 'ours' : 'theirs';
+}
+
+/** What `cordon` does to a node in this state (pure; shared with dry-run). */
+export function cordonDecision(node: V1Node | undefined): CordonOutcome {
+  if (!node) return 'absent';
+  const state = cordonState(node);
+  if (state === 'ours') return 'already-cordoned-by-us';
+  if (state === 'theirs') return 'cordoned-by-someone-else';
+  return 'cordoned';
+}
+
+/** What `uncordon` does to a node in this state (pure; shared with dry-run). */
+export function uncordonDecision(node: V1Node | undefined): UncordonOutcome {
+  if (!node) return 'absent';
+  return node.metadata?.annotations?.[ANNOTATION_CORDONED_BY] === CORDONED_BY_VALUE
+    ? 'uncordoned'
+    : 'not-ours';
+}
+
+export class KubeNodeOps implements NodeOps {
+  readonly #core: CoreV1Api;
+  readonly #logger: Logger;
+  readonly #instance: string;
+
+  constructor(kc: KubeConfig, options: KubeNodeOpsOptions = {}) {
+    this.#core = kc.makeApiClient(CoreV1Api);
+    this.#logger = options.logger ?? silentLogger();
+    this.#instance = options.instance ?? hostname();
+  }
+
+  async get(node: string): Promise<V1Node | undefined> {
+    return await kubeGet(`read node ${node}`, () => this.#core.readNode({ name: node }));
+  }
+
+  async cordon(node: string): Promise<CordonOutcome> {
+    return await this.#withConflictRetry(`cordon node ${node}`, async () => {
+      const current = await this.get(node);
+      const decision = cordonDecision(current);
+      if (decision !== 'cordoned') return decision;
+      await this.#patch(node, {
+        metadata: {
+          resourceVersion: current?.metadata?.resourceVersion,
+          annotations: { [ANNOTATION_CORDONED_BY]: CORDONED_BY_VALUE },
+        },
+        spec: { unschedulable: true },
+      });
+      return 'cordoned';
+    });
+  }
+
+  async uncordon(node: string): Promise<UncordonOutcome> {
+    return await this.#withConflictRetry(`uncordon node ${node}`, async () => {
+      const current = await this.get(node);
+      const decision = uncordonDecision(current);
+      if (decision !== 'uncordoned') return decision;
+      await this.#patch(node, {
+        metadata: {
+          resourceVersion: current?.metadata?.resourceVersion,
+          annotations: { [ANNOTATION_CORDONED_BY]: null },
+        },
+        spec: { unschedulable: null },
+      });
+      return 'uncordoned';
+    });
+  }
+
+  async annotateHeal(node: string, value: string | null): Promise<void> {
+    try {
+      await this.#patch(node, { metadata: { annotations: { [ANNOTATION_HEAL]: value } } });
+      this.#logger.info({ node, annotation: ANNOTATION_HEAL, value }, 'heal annotation set');
+    } catch (error) {
+      if (error instanceof NotFoundError) return;
+      throw error;
+    }
+  }
+
+  async event(
+    node: string,
+    reason: EventReason,
+    message: string,
+    type: 'Normal' | 'Warning' = 'Normal',
+  ): Promise<void> {
+    if (!(EVENT_REASONS as readonly string[]).includes(reason)) {
+      throw new TypeError(`unknown Event reason ${String(reason)}`);
+    }
+    // The Node's uid ties the Event to this incarnation of the node; for a Node that is already
+    // gone (NodeReplaced) the name stands in for it, as the kubelet's own node Events do.
+    const current = await this.get(node);
+    const now = new Date();
+    await kubeCall(`create Event ${reason} on node ${node}`, () =>
+      this.#core.createNamespacedEvent({
+        namespace: NODE_EVENT_NAMESPACE,
+        body: {
+          metadata: { generateName: `${node}.nodeheal.`, namespace: NODE_EVENT_NAMESPACE },
+          involvedObject: {
+            apiVersion: 'v1',
+            kind: 'Node',
+            name: node,
+            uid: current?.metadata?.uid ?? node,
+          },
+          reason,
+          message:
+            message.length > MAX_MESSAGE_LENGTH ? message.slice(0, MAX_MESSAGE_LENGTH) : message,
+          type,
+          source: { component: EVENT_SOURCE_COMPONENT },
+          reportingComponent: EVENT_SOURCE_COMPONENT,
+          reportingInstance: this.#instance,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      }),
+    );
+    this.#logger.info({ node, reason, type }, 'event recorded');
+  }
+
+  async #patch(node: string, body: object): Promise<V1Node> {
+    return await kubeCall(`patch node ${node}`, () =>
+      this.#core.patchNode({ name: node, body }, mergePatch),
+    );
+  }
+
+  async #withConflictRetry<T extends string>(
+    what: string,
+    attempt: () => Promise<T>,
+  ): Promise<T | 'absent'> {
+    for (let i = 0; ; i++) {
+      try {
+        const outcome = await attempt();
+        this.#logger.info({ action: what, outcome }, 'node ops decision');
+        return outcome;
+      } catch (error) {
+        if (error instanceof NotFoundError) return 'absent';
+        if (!(error instanceof ConflictError) || i >= MAX_CONFLICT_RETRIES) throw error;
+      }
+    }
+  }
+}

@@ -1,0 +1,102 @@
+// Karpenter: a node is replaced by deleting its NodeClaim (karpenter.sh/v1, cluster-scoped);
+// Karpenter drains what is left, terminates the instance and provisions capacity for the pods
+// that need it. Karpenter decides on new capacity itself, so nodeheal does not surge.
+//
+// - The NodeClaim is the one whose `status.nodeName` is the node (or, before that is set, whose
+//   `status.providerID` is the node's `spec.providerID`).
+// - A NodeClaim already being deleted, or none left for a node labelled `karpenter.sh/nodepool`,
+//   or the node itself gone: `replaced` (idempotent).
+// - The NodeClaim CRD not installed, or a node Karpenter does not manage: `unsupported`.
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { listCustomObjects, type KubeObject, type ResourceRef } from '../../kube/custom-objects.ts';
+import { ConflictError, kubeCall, kubeGet, NotFoundError } from '../../kube/errors.ts';
+import { silentLogger, type Logger } from '../../log/index.ts';
+import type { Provider, ReplaceResult } from '../interfaces.ts';
+
+export const NODECLAIMS: ResourceRef = {
+  group: 'karpenter.sh',
+  version: 'v1',
+  plural: 'nodeclaims',
+};
+export const KARPENTER_NODEPOOL_LABEL = 'karpenter.sh/nodepool';
+
+export type NodeClaim = KubeObject<{ nodeName?: string; providerID?: string }>;
+
+export interface KarpenterProviderOptions {
+  logger?: Logger;
+}
+
+export class KarpenterProvider implements Provider {
+  readonly name = 'karpenter' as const;
+  readonly canSurge = false;
+  readonly #core: CoreV1Api;
+  readonly #custom: CustomObjectsApi;
+  readonly #logger: Logger;
+
+  constructor(kc: KubeConfig, options: KarpenterProviderOptions = {}) {
+    this.#core = kc.makeApiClient(CoreV1Api);
+    this.#custom = kc.makeApiClient(CustomObjectsApi);
+    this.#logger = options.logger ?? silentLogger();
+  }
+
+  /** The NodeClaim of the node, or undefined; a 404 from the list means no CRD. */
+  async findNodeClaim(node: V1Node): Promise<NodeClaim | undefined> {
+    const name = node.metadata?.name ?? '';
+    const providerID = node.spec?.providerID;
+    const claims = await listCustomObjects<NodeClaim>(this.#custom, NODECLAIMS);
+    return (
+      claims.find((c) => c.status?.nodeName === name) ??
+      (providerID ? claims.find((c) => c.status?.providerID === providerID) : undefined)
+    );
+  }
+
+  async replace(node: V1Node): Promise<ReplaceResult> {
+    const name = node.metadata?.name ?? '';
+    let claim: NodeClaim | undefined;
+    try {
+      claim = await this.findNodeClaim(node);
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        return { outcome: 'unsupported', detail: 'Karpenter NodeClaims are not installed here' };
+      }
+      throw error;
+    }
+    if (!claim) {
+      const current = await kubeGet(`read node ${name}`, () => this.#core.readNode({ name }));
+      if (!current || current.metadata?.uid !== node.metadata?.uid) {
+        return { outcome: 'replaced', detail: `node ${name} is already gone` };
+      }
+      if (current.metadata?.labels?.[KARPENTER_NODEPOOL_LABEL] !== undefined) {
+        return { outcome: 'replaced', detail: `the NodeClaim of node ${name} is already deleted` };
+      }
+      return {
+        outcome: 'unsupported',
+        detail: `no Karpenter NodeClaim has status.nodeName=${name}`,
+      };
+    }
+    const claimName = claim.metadata?.name ?? '';
+    if (claim.metadata?.deletionTimestamp) {
+      return { outcome: 'replaced', detail: `NodeClaim ${claimName} is already being deleted` };
+    }
+    try {
+      await kubeCall(`delete NodeClaim ${claimName}`, () =>
+        this.#custom.deleteClusterCustomObject({
+          ...NODECLAIMS,
+          name: claimName,
+          body: { preconditions: { uid: claim.metadata?.uid ?? '' } },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof NotFoundError || error instanceof ConflictError)) throw error;
+      return { outcome: 'replaced', detail: `NodeClaim ${claimName} is already deleted` };
+    }
+    this.#logger.info(
+      { node: name, provider: this.name, nodeClaim: claimName },
+      'NodeClaim deleted',
+    );
+    return {
+      outcome: 'replaced',
+      detail: `NodeClaim ${claimName} deleted; Karpenter provisions capacity for its pods`,
+    };
+  }
+}

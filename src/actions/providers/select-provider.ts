@@ -1,0 +1,88 @@
+// Which provider replaces a node: chosen per pool by node label selectors from configuration.
+import type { KubeConfig, V1Node } from '@kubernetes/client-node';
+import { z } from 'zod';
+import type { Logger } from '../../log/index.ts';
+import type { Provider } from '../interfaces.ts';
+import { ClusterApiProvider } from './cluster-api.ts';
+import { KarpenterProvider } from './karpenter.ts';
+import { KwokProvider, type KwokProviderOptions } from './kwok.ts';
+import { PlainProvider } from './plain.ts';
+
+export type ProviderName = Provider['name'];
+export const PROVIDER_NAMES = [
+  'cluster-api',
+  'karpenter',
+  'plain',
+  'kwok',
+] as const satisfies readonly ProviderName[];
+export const DEFAULT_PROVIDER: ProviderName = 'plain';
+
+/** One configuration entry: nodes whose labels match every pair of `selector` use `provider`. */
+export const providerRuleSchema = z.object({
+  selector: z.record(z.string().min(1), z.string()),
+  provider: z.enum(PROVIDER_NAMES),
+});
+export const providerRulesSchema = z.array(providerRuleSchema).default([]);
+export type ProviderRule = z.infer<typeof providerRuleSchema>;
+
+/** Whether every key of the selector is a label of the node with exactly that value (pure). */
+export function selectorMatches(
+  selector: Readonly<Record<string, string>>,
+  labels: Readonly<Record<string, string>> | undefined,
+): boolean {
+  return Object.entries(selector).every(([key, value]) => labels?.[key] === value);
+}
+
+/**
+ * The provider name for a node (pure).
+ *
+ * - Rules are tried in order; the first whose selector matches the node's labels wins.
+ * - A label matches only with exactly the selector's value (`''` matches a label with an empty
+ *   value, as `node-role.kubernetes.io/worker: ""`); an empty selector matches every node.
+ * - No rule matches: `plain` (delete the Node; the cloud node pool replaces it).
+ */
+export function selectProviderName(
+  labels: Readonly<Record<string, string>> | undefined,
+  rules: readonly ProviderRule[],
+): ProviderName {
+  return rules.find((rule) => selectorMatches(rule.selector, labels))?.provider ?? DEFAULT_PROVIDER;
+}
+
+export class ProviderNotConfiguredError extends Error {
+  readonly code = 'PROVIDER_NOT_CONFIGURED';
+}
+
+/** The provider for a node from the set available; throws when the chosen one is not in it. */
+export function selectProvider(
+  node: V1Node,
+  rules: readonly ProviderRule[],
+  providers: Readonly<Partial<Record<ProviderName, Provider>>>,
+): Provider {
+  const name = selectProviderName(node.metadata?.labels, rules);
+  const provider = providers[name];
+  if (!provider) {
+    throw new ProviderNotConfiguredError(
+      `node ${node.metadata?.name ?? ''} needs provider ${name}, which is not configured`,
+    );
+  }
+  return provider;
+}
+
+export interface ProvidersOptions {
+  logger?: Logger;
+  kwok?: KwokProviderOptions;
+}
+
+/** Every provider over one Kubernetes client configuration. */
+export function createProviders(
+  kc: KubeConfig,
+  options: ProvidersOptions = {},
+): Record<ProviderName, Provider> {
+  const logger = options.logger ? { logger: options.logger } : {};
+  return {
+    'cluster-api': new ClusterApiProvider(kc, logger),
+    karpenter: new KarpenterProvider(kc, logger),
+    plain: new PlainProvider(kc, logger),
+    kwok: new KwokProvider(kc, { ...logger, ...options.kwok }),
+  };
+}
