@@ -1,6 +1,6 @@
 // nodeheal's metrics: one private prom-client registry, `nodeheal_` prefix, names from DESIGN.md.
 // Code updates them only through the observe* helpers below, so names and labels stay in one file.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
@@ -78,4 +78,93 @@ export function observeWebhookResponse(m: Metrics, code: number): void {
 
 export function observeQueueJobs(m: Metrics, counts: Record<string, number>): void {
   for (const [state, count] of Object.entries(counts)) m.queueJobs.set({ state }, count);
+}
+
+/** Heal worker metrics (DESIGN.md names). */
+export interface HealMetrics {
+  registry: Registry;
+  healsStarted: Counter<'fault'>;
+  healsFinished: Counter<'fault' | 'outcome'>;
+  remedyAttempts: Counter<'remedy' | 'result'>;
+  healDuration: Histogram;
+  timeToHeal: Histogram;
+  safetyBlocked: Counter<'gate'>;
+  stormActive: Gauge;
+}
+
+const healBuckets = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200];
+
+export function createHealMetrics(registry: Registry = new Registry()): HealMetrics {
+  return {
+    registry,
+    healsStarted: new Counter({
+      name: 'nodeheal_heals_started_total',
+      help: 'Heals started, by fault.',
+      labelNames: ['fault'],
+      registers: [registry],
+    }),
+    healsFinished: new Counter({
+      name: 'nodeheal_heals_finished_total',
+      help: 'Heals finished, by fault and outcome (healed, abandoned, cancelled).',
+      labelNames: ['fault', 'outcome'],
+      registers: [registry],
+    }),
+    remedyAttempts: new Counter({
+      name: 'nodeheal_remedy_attempts_total',
+      help: 'Ladder steps that acted, by remedy and result (success: the fault resolved in its window).',
+      labelNames: ['remedy', 'result'],
+      registers: [registry],
+    }),
+    healDuration: new Histogram({
+      name: 'nodeheal_heal_duration_seconds',
+      help: 'From heal start to its end.',
+      buckets: healBuckets,
+      registers: [registry],
+    }),
+    timeToHeal: new Histogram({
+      name: 'nodeheal_time_to_heal_seconds',
+      help: 'From the fault starting (alert startsAt) to the node seen healthy.',
+      buckets: healBuckets,
+      registers: [registry],
+    }),
+    safetyBlocked: new Counter({
+      name: 'nodeheal_safety_blocked_total',
+      help: 'Heals or steps held back by a safety gate, by gate.',
+      labelNames: ['gate'],
+      registers: [registry],
+    }),
+    stormActive: new Gauge({
+      name: 'nodeheal_storm_active',
+      help: '1 while any node pool is in storm mode (too many unhealthy nodes: no new heals).',
+      registers: [registry],
+    }),
+  };
+}
+
+export function observeHealStarted(m: HealMetrics, fault: string): void {
+  m.healsStarted.inc({ fault });
+}
+
+export function observeHealFinished(
+  m: HealMetrics,
+  fault: string,
+  outcome: string,
+  durationSeconds: number,
+  timeToHealSeconds?: number,
+): void {
+  m.healsFinished.inc({ fault, outcome });
+  m.healDuration.observe(durationSeconds);
+  if (timeToHealSeconds !== undefined) m.timeToHeal.observe(timeToHealSeconds);
+}
+
+export function observeRemedyAttempt(m: HealMetrics, remedy: string, result: string): void {
+  m.remedyAttempts.inc({ remedy, result });
+}
+
+export function observeSafetyBlocked(m: HealMetrics, gate: string): void {
+  m.safetyBlocked.inc({ gate });
+}
+
+export function observeStorm(m: HealMetrics, active: boolean): void {
+  m.stormActive.set(active ? 1 : 0);
 }

@@ -49,6 +49,10 @@ export function bullmqHealScheduler(connection: Redis, prefix = 'nodeheal'): Hea
         // While the job is delayed, a later delivery moves it to the recomputed due time (a
         // flapping fault is held longer); once it is waiting or running it is left alone.
         deduplication: { id: job.key, reschedule: true },
+        // Errors before a heal's record exists (an API or Redis hiccup) are retried with backoff;
+        // a heal that started resumes from its record instead.
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 5000 },
         ...retention,
       });
       const id = added.id ?? '';

@@ -1,0 +1,193 @@
+// `nodeheal worker`: takes due heal jobs and heals nodes (ladder, safety gates, actions).
+import { CoreV1Api } from '@kubernetes/client-node';
+import express from 'express';
+import type { Server } from 'node:http';
+import {
+  createProviders,
+  DryRunDrainer,
+  DryRunNodeOps,
+  DryRunProvider,
+  DryRunRecorder,
+  KubeDrainer,
+  KubeNodeOps,
+  selectProvider,
+  type HostCommands,
+} from '../actions/index.ts';
+import {
+  AgentSecretFile,
+  agentEndpointForNode,
+  agentHostCommands,
+  dryRunHostCommands,
+} from '../agent/index.ts';
+import { loadConfig } from '../config/index.ts';
+import { loadWorkerConfig } from '../config/worker-config.ts';
+import { redisHealStore } from '../heal/heal-store.ts';
+import { runHeal, type RunnerDeps } from '../heal/runner.ts';
+import { loadKubeConfig } from '../kube/index.ts';
+import { createLogger } from '../log/index.ts';
+import {
+  createHealMetrics,
+  observeHealFinished,
+  observeHealStarted,
+  observeRemedyAttempt,
+  observeSafetyBlocked,
+  observeStorm,
+} from '../metrics/index.ts';
+import { startHealWorker, type ProcessResult } from '../queue/heal-worker.ts';
+import { workerConnection } from '../queue/index.ts';
+import { loadRulesOrThrow } from './load-rules.ts';
+
+function hostCommands(
+  config: ReturnType<typeof loadWorkerConfig>,
+  nodeOps: KubeNodeOps,
+  dryRun: boolean,
+): HostCommands {
+  if (dryRun) return dryRunHostCommands();
+  if (!config.NODEHEAL_AGENT_SECRET_FILE) {
+    // Without the agent's secret no host command can be sent: remedies escalate at once.
+    return {
+      run: () =>
+        Promise.resolve({
+          outcome: 'unreachable',
+          detail: 'no node agent configured (NODEHEAL_AGENT_SECRET_FILE)',
+        }),
+    };
+  }
+  const secret = new AgentSecretFile(config.NODEHEAL_AGENT_SECRET_FILE);
+  const endpoints = config.NODEHEAL_AGENT_ENDPOINTS ?? {};
+  return agentHostCommands({
+    secret: () => secret.all()[0] ?? '',
+    endpointFor: async (node) =>
+      endpoints[node] ??
+      agentEndpointForNode((await nodeOps.get(node)) ?? {}, config.NODEHEAL_AGENT_PORT),
+    timeoutMs: config.NODEHEAL_AGENT_TIMEOUT_MS,
+  });
+}
+
+export async function worker(): Promise<void> {
+  const logger = createLogger();
+  const config = loadConfig();
+  const workerConfig = loadWorkerConfig();
+  const catalog = await loadRulesOrThrow(config.NODEHEAL_RULES);
+  const kc = loadKubeConfig(config.KUBECONFIG);
+  const core = kc.makeApiClient(CoreV1Api);
+  const dryRun = config.NODEHEAL_DRY_RUN;
+  const realNodeOps = new KubeNodeOps(kc, { logger });
+  const realDrainer = new KubeDrainer(kc, { logger });
+  const providers = createProviders(kc, { logger });
+  const recorder = new DryRunRecorder();
+  const redis = workerConnection(config.NODEHEAL_REDIS_URL);
+  redis.on('error', (error: Error) =>
+    logger.debug({ err: error.message }, 'redis connection error'),
+  );
+  const metrics = createHealMetrics();
+
+  const deps: RunnerDeps = {
+    redis,
+    store: redisHealStore(redis),
+    nodeOps: dryRun ? new DryRunNodeOps(realNodeOps, recorder) : realNodeOps,
+    drainer: dryRun ? new DryRunDrainer(realDrainer, recorder) : realDrainer,
+    providerFor: (node) => {
+      const provider = selectProvider(node, workerConfig.NODEHEAL_PROVIDERS ?? [], providers);
+      return dryRun ? new DryRunProvider(provider, recorder) : provider;
+    },
+    host: hostCommands(workerConfig, realNodeOps, dryRun),
+    listNodes: async (labelSelector) =>
+      (await core.listNode(labelSelector ? { labelSelector } : {})).items,
+    catalog: () => catalog,
+    safety: workerConfig.NODEHEAL_SAFETY ?? {},
+    poolLabels: workerConfig.poolLabels,
+    dryRun,
+    drain: {
+      parallelism: workerConfig.NODEHEAL_DRAIN_PARALLELISM,
+      emptyDir: workerConfig.NODEHEAL_DRAIN_EMPTYDIR,
+      unmanaged: workerConfig.NODEHEAL_DRAIN_UNMANAGED,
+      force: workerConfig.NODEHEAL_DRAIN_FORCE,
+      skipWaitForDeleteAfterMs: workerConfig.NODEHEAL_DRAIN_SKIP_WAIT_MS,
+    },
+    metrics: {
+      healStarted: (fault) => observeHealStarted(metrics, fault),
+      healFinished: (fault, outcome, duration, tth) =>
+        observeHealFinished(metrics, fault, outcome, duration, tth),
+      remedyAttempt: (remedy, result) => observeRemedyAttempt(metrics, remedy, result),
+      safetyBlocked: (gate) => observeSafetyBlocked(metrics, gate),
+      stormActive: (active) => observeStorm(metrics, active),
+    },
+    logger,
+    now: () => new Date(),
+    pollMs: workerConfig.NODEHEAL_VERIFY_POLL_MS,
+    deferMs: workerConfig.NODEHEAL_DEFER_MS,
+  };
+
+  const process_ = async (
+    job: Parameters<typeof runHeal>[0],
+    jobId: string,
+    signal: AbortSignal,
+  ): Promise<ProcessResult> => {
+    const outcome = await runHeal(job, jobId, deps, signal);
+    switch (outcome.kind) {
+      case 'finished':
+        return {
+          kind: 'done',
+          summary: `${outcome.record.status}: ${outcome.record.outcomeReason ?? ''}`,
+        };
+      case 'not-needed':
+        return { kind: 'done', summary: `not needed: ${outcome.reason}` };
+      case 'deferred':
+        return {
+          kind: 'later',
+          until: outcome.until,
+          reason: `${outcome.gate}: ${outcome.detail}`,
+        };
+      case 'interrupted':
+        // Shutting down: hand the job back now; the next worker resumes from the record.
+        return { kind: 'later', until: Date.now(), reason: 'worker shutting down' };
+    }
+  };
+
+  const healWorker = startHealWorker(redis, process_, {
+    concurrency: workerConfig.NODEHEAL_WORKER_CONCURRENCY,
+    lockDurationMs: workerConfig.NODEHEAL_WORKER_LOCK_MS,
+    stalledIntervalMs: workerConfig.NODEHEAL_WORKER_STALLED_MS,
+  });
+
+  const app = express();
+  app.get('/healthz', (_req, res) => void res.type('text/plain').send('ok\n'));
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  const [host, port] = splitHostPort(workerConfig.NODEHEAL_WORKER_LISTEN);
+  const server: Server = await new Promise((resolveServer, reject) => {
+    const s = app.listen(port, host, () => resolveServer(s));
+    s.once('error', reject);
+  });
+  logger.info(
+    {
+      listen: workerConfig.NODEHEAL_WORKER_LISTEN,
+      concurrency: workerConfig.NODEHEAL_WORKER_CONCURRENCY,
+      dryRun,
+    },
+    'nodeheal worker running',
+  );
+
+  const shutdown = (signal: string) => {
+    logger.info(
+      { signal },
+      'stopping: no new heals; running heals are handed back at their next safe point',
+    );
+    void healWorker
+      .close()
+      .catch(() => undefined)
+      .then(() => new Promise((r) => server.close(r)))
+      .then(() => redis.quit().catch(() => undefined))
+      .then(() => process.exit(0));
+    setTimeout(() => process.exit(0), 30_000).unref();
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+function splitHostPort(value: string): [string, number] {
+  const i = value.lastIndexOf(':');
+  return [value.slice(0, i).replace(/^\[|\]$/g, ''), Number(value.slice(i + 1))];
+}

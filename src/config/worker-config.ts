@@ -1,0 +1,68 @@
+// Configuration of `nodeheal worker`, from the environment, validated at start.
+import { z } from 'zod';
+import { providerRulesSchema } from '../actions/providers/select-provider.ts';
+import { DEFAULT_POOL_LABELS } from '../heal/world.ts';
+import { safetyConfigSchema } from '../safety/index.ts';
+
+const json = <T extends z.ZodType>(schema: T) =>
+  z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'expected JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+export const workerEnvSchema = z.object({
+  NODEHEAL_WORKER_CONCURRENCY: int(1, 100, 4),
+  NODEHEAL_WORKER_LISTEN: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):\d{1,5}$/)
+    .default('0.0.0.0:8081'),
+  NODEHEAL_WORKER_LOCK_MS: int(1000, 600_000, 30_000),
+  NODEHEAL_WORKER_STALLED_MS: int(500, 600_000, 30_000),
+  NODEHEAL_POOL_LABELS: z.string().optional(),
+  NODEHEAL_PROVIDERS: json(providerRulesSchema).optional(),
+  NODEHEAL_SAFETY: json(safetyConfigSchema.partial()).optional(),
+  NODEHEAL_DRAIN_PARALLELISM: int(1, 500, 32),
+  NODEHEAL_DRAIN_EMPTYDIR: z.enum(['evict', 'block']).default('evict'),
+  NODEHEAL_DRAIN_UNMANAGED: z.enum(['evict', 'block']).default('block'),
+  NODEHEAL_DRAIN_FORCE: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  NODEHEAL_DRAIN_SKIP_WAIT_MS: int(0, 3_600_000, 60_000),
+  NODEHEAL_AGENT_SECRET_FILE: z.string().optional(),
+  NODEHEAL_AGENT_PORT: int(1, 65535, 9180),
+  NODEHEAL_AGENT_TIMEOUT_MS: int(1000, 3_600_000, 120_000),
+  /** Static agent endpoints, node name -> base URL (development and tests; else InternalIP:port). */
+  NODEHEAL_AGENT_ENDPOINTS: json(z.record(z.string(), z.url())).optional(),
+  NODEHEAL_VERIFY_POLL_MS: int(100, 60_000, 2000),
+  NODEHEAL_DEFER_MS: int(100, 3_600_000, 30_000),
+});
+
+export type WorkerEnv = z.infer<typeof workerEnvSchema>;
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = workerEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid worker configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const c = parsed.data;
+  return {
+    ...c,
+    poolLabels: c.NODEHEAL_POOL_LABELS
+      ? c.NODEHEAL_POOL_LABELS.split(',')
+          .map((l) => l.trim())
+          .filter(Boolean)
+      : DEFAULT_POOL_LABELS,
+  };
+}

@@ -1,0 +1,107 @@
+// Heal records and operator controls in Redis. Not part of the pure core: the runner, the status
+// API and `nodeheal status` use it.
+import type { Redis } from 'ioredis';
+import { healRecordSchema, type HealRecord } from './heal-record.ts';
+
+export const RECORD_TTL_SECONDS = 30 * 24 * 3600;
+const recordKey = (id: string) => `nodeheal:record:${id}`;
+const ALL = 'nodeheal:records';
+const byNode = (node: string) => `nodeheal:records:node:${node}`;
+const PAUSED = 'nodeheal:paused';
+const cancelKey = (id: string) => `nodeheal:cancel:${id}`;
+const blockedKey = (id: string) => `nodeheal:blocked:${id}`;
+
+export interface PauseState {
+  by: string;
+  at: number;
+  reason: string;
+}
+
+export interface BlockedNote {
+  healId: string;
+  key: string;
+  node: string;
+  fault: string;
+  gate: string;
+  detail: string;
+  at: number;
+  /** When the worker will ask the gates again. */
+  retryAt?: number;
+}
+
+export interface HealStore {
+  save(record: HealRecord): Promise<void>;
+  get(id: string): Promise<HealRecord | undefined>;
+  /** Newest first. */
+  list(options?: { node?: string; limit?: number }): Promise<HealRecord[]>;
+  pause(state: PauseState): Promise<void>;
+  resume(): Promise<void>;
+  paused(): Promise<PauseState | undefined>;
+  requestCancel(id: string, by: string): Promise<void>;
+  cancelRequested(id: string): Promise<string | undefined>;
+  noteBlocked(note: BlockedNote): Promise<void>;
+  clearBlocked(id: string): Promise<void>;
+  blocked(id: string): Promise<BlockedNote | undefined>;
+}
+
+function parseRecord(raw: string | null): HealRecord | undefined {
+  if (raw === null) return undefined;
+  try {
+    const parsed = healRecordSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function redisHealStore(redis: Redis): HealStore {
+  return {
+    async save(record) {
+      await redis
+        .multi()
+        .set(recordKey(record.id), JSON.stringify(record), 'EX', RECORD_TTL_SECONDS)
+        .zadd(ALL, record.createdAt, record.id)
+        .zadd(byNode(record.node), record.createdAt, record.id)
+        .exec();
+    },
+    async get(id) {
+      return parseRecord(await redis.get(recordKey(id)));
+    },
+    async list(options = {}) {
+      const ids = await redis.zrevrange(
+        options.node ? byNode(options.node) : ALL,
+        0,
+        (options.limit ?? 100) - 1,
+      );
+      if (ids.length === 0) return [];
+      const raws = await redis.mget(ids.map(recordKey));
+      return raws.map(parseRecord).filter((r): r is HealRecord => r !== undefined);
+    },
+    async pause(state) {
+      await redis.set(PAUSED, JSON.stringify(state));
+    },
+    async resume() {
+      await redis.del(PAUSED);
+    },
+    async paused() {
+      const raw = await redis.get(PAUSED);
+      return raw ? (JSON.parse(raw) as PauseState) : undefined;
+    },
+    async requestCancel(id, by) {
+      await redis.set(cancelKey(id), by, 'EX', RECORD_TTL_SECONDS);
+    },
+    async cancelRequested(id) {
+      return (await redis.get(cancelKey(id))) ?? undefined;
+    },
+    async noteBlocked(note) {
+      await redis.set(blockedKey(note.healId), JSON.stringify(note), 'EX', RECORD_TTL_SECONDS);
+    },
+    async clearBlocked(id) {
+      await redis.del(blockedKey(id));
+    },
+    async blocked(id) {
+      const raw = await redis.get(blockedKey(id));
+      return raw ? (JSON.parse(raw) as BlockedNote) : undefined;
+    },
+  };
+}

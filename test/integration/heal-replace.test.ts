@@ -1,0 +1,100 @@
+// A NotReady node in a 5-node pool is replaced: cordoned, drained with its PDB honoured, a new
+// node Ready in the pool, the old one gone, the heal record complete.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { stopHeartbeat } from '../stack/helpers/faults.ts';
+import { adminClients, uniqueName, type KubeClients } from '../stack/helpers/kube.ts';
+import { eventually } from '../stack/helpers/poll.ts';
+import { createNodePool, poolLabel, readyStatus, waitNodeReady } from '../stack/helpers/pool.ts';
+import {
+  createNamespace,
+  createReplicaSetWithPdb,
+  podsOnNode,
+  waitPodsRunning,
+} from '../stack/helpers/workloads.ts';
+import { nodehealKubeconfig } from './support/nodeheal-identity.ts';
+import { startHarness, type Harness } from './support/heal-harness.ts';
+
+const stack = inject('stack');
+let kube: KubeClients;
+let harness: Harness;
+
+beforeAll(async () => {
+  kube = adminClients(stack);
+  harness = await startHarness({
+    kubeconfig: (await nodehealKubeconfig(kube, stack)).path,
+    ladders: {
+      'node-not-ready': [
+        { action: 'restart-kubelet', timeout: '5s' },
+        { action: 'replace', timeout: '120s' },
+      ],
+    },
+  });
+});
+
+afterAll(async () => {
+  await harness?.stop();
+});
+
+async function nodeEvents(node: string): Promise<string[]> {
+  const list = await kube.core.listEventForAllNamespaces({
+    fieldSelector: `involvedObject.name=${node}`,
+  });
+  return list.items
+    .filter((e) => e.source?.component === 'nodeheal' || e.reportingComponent === 'nodeheal')
+    .map((e) => e.reason ?? '');
+}
+
+describe('heal by replacement', () => {
+  it('replaces a NotReady node: cordon, drain with the PDB honoured, new node Ready, old node gone', async () => {
+    const pool = uniqueName('rp');
+    const nodes = await createNodePool(kube, { name: pool, size: 5 });
+    const namespace = uniqueName('rp');
+    await createNamespace(kube, namespace);
+    await createReplicaSetWithPdb(kube, {
+      namespace,
+      name: 'web',
+      replicas: 5,
+      minAvailable: 4,
+      nodeSelector: { [poolLabel]: pool },
+    });
+    await waitPodsRunning(kube, namespace, 'app=web', 5);
+    const onNodes = await Promise.all(nodes.map(async (n) => (await podsOnNode(kube, n)).length));
+    const victim = nodes[onNodes.findIndex((c) => c > 0)]!;
+
+    await stopHeartbeat(kube, victim);
+    await waitNodeReady(kube, victim, 'Unknown', 90_000);
+    // The alert kube-state-metrics + Prometheus would send: Ready condition unknown.
+    await harness.fire(victim, 'NodeUnreachable', { condition: 'Ready', status: 'unknown' });
+
+    const heal = await harness.finishedHeal(victim, 150_000);
+    expect(heal.status, JSON.stringify(heal.transitions, null, 1)).toBe('healed');
+    const kinds = heal.transitions.map((t) => `${t.kind}:${t.action}`);
+    expect(kinds).toContain('escalated:restart-kubelet'); // no agent on a dead node: escalate
+    expect(heal.nodeGone).toBe(true);
+
+    // The old node is gone; a new node of the same pool is Ready.
+    await eventually(
+      'old node gone',
+      async () =>
+        (await kube.core.listNode({ fieldSelector: `metadata.name=${victim}` })).items.length === 0,
+    );
+    const poolNodes = (await kube.core.listNode({ labelSelector: `${poolLabel}=${pool}` })).items;
+    expect(poolNodes).toHaveLength(5);
+    const replacement = poolNodes.find((n) => !nodes.includes(n.metadata!.name!));
+    expect(replacement).toBeDefined();
+    expect(readyStatus(replacement!)).toBe('True');
+
+    // Events with the constant reasons, on the old node.
+    const reasons = await nodeEvents(victim);
+    for (const reason of [
+      'HealStarted',
+      'Escalated',
+      'NodeDrained',
+      'NodeReplaced',
+      'HealSucceeded',
+    ])
+      expect(reasons).toContain(reason);
+    // The workload is whole again.
+    await waitPodsRunning(kube, namespace, 'app=web', 5, 120_000);
+  });
+});

@@ -1,0 +1,130 @@
+// A worker SIGKILLed mid-drain: another worker resumes from the heal record and the node is
+// drained and replaced exactly once. nodeheal runs as its chart's ServiceAccount, which cannot
+// read Secrets.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { makePodsUnevictable, setNodeCondition } from '../stack/helpers/faults.ts';
+import {
+  statusOfCall,
+  tokenClients,
+  adminClients,
+  uniqueName,
+  type KubeClients,
+} from '../stack/helpers/kube.ts';
+import { eventually } from '../stack/helpers/poll.ts';
+import { createNodePool, poolLabel } from '../stack/helpers/pool.ts';
+import {
+  createNamespace,
+  createReplicaSetWithPdb,
+  podsOnNode,
+  waitPodsRunning,
+} from '../stack/helpers/workloads.ts';
+import { sleep } from '../stack/wait.ts';
+import { nodehealKubeconfig } from './support/nodeheal-identity.ts';
+import { startHarness, type Harness } from './support/heal-harness.ts';
+
+const stack = inject('stack');
+let kube: KubeClients;
+let harness: Harness;
+let token: string;
+
+beforeAll(async () => {
+  kube = adminClients(stack);
+  const identity = await nodehealKubeconfig(kube, stack);
+  token = identity.token;
+  harness = await startHarness({
+    kubeconfig: identity.path,
+    ladders: { 'kernel-deadlock': [{ action: 'replace', timeout: '120s' }] },
+  });
+});
+
+afterAll(async () => {
+  await harness?.stop();
+});
+
+describe('resuming after a worker dies', () => {
+  it('a worker killed with SIGKILL mid-drain: another resumes; drained and replaced exactly once', async () => {
+    const pool = uniqueName('rs');
+    const nodes = await createNodePool(kube, { name: pool, size: 3 });
+    const namespace = uniqueName('rs');
+    await createNamespace(kube, namespace);
+    await createReplicaSetWithPdb(kube, {
+      namespace,
+      name: 'app',
+      replicas: 6,
+      minAvailable: 1,
+      nodeSelector: { [poolLabel]: pool },
+    });
+    await waitPodsRunning(kube, namespace, 'app=app', 6);
+    const counts = await Promise.all(nodes.map(async (n) => (await podsOnNode(kube, n)).length));
+    const victim = nodes[counts.findIndex((c) => c > 0)]!;
+    // Its pods cannot be evicted yet: the drain will wait on them.
+    const pinned = await makePodsUnevictable(kube, victim);
+    expect(pinned).toBeGreaterThan(0);
+    await eventually('pin PDB in force', async () => {
+      const pdb = await kube.policy.readNamespacedPodDisruptionBudget({
+        name: `pin-${victim}`,
+        namespace,
+      });
+      return pdb.status?.disruptionsAllowed === 0 && (pdb.status.currentHealthy ?? 0) > 0;
+    });
+
+    await setNodeCondition(kube, victim, 'KernelDeadlock', 'True');
+    await harness.fire(victim, 'NodeKernelDeadlock', {
+      condition: 'KernelDeadlock',
+      status: 'true',
+    });
+    // The first worker cordons and starts draining, then dies without any chance to clean up.
+    await eventually(
+      'the drain to be under way',
+      async () => {
+        const node = await kube.core.readNode({ name: victim });
+        return node.spec?.unschedulable === true;
+      },
+      30_000,
+    );
+    await sleep(1000);
+    const first = harness.workers[0]!;
+    await first.kill('SIGKILL');
+    const [heal] = await harness.healsFor(victim);
+    expect(heal?.status).toBe('running');
+
+    await harness.startWorker();
+    await sleep(3000);
+    // The pods may go now.
+    await kube.policy.deleteNamespacedPodDisruptionBudget({ name: `pin-${victim}`, namespace });
+
+    const done = await harness.finishedHeal(victim, 120_000);
+    expect(done.id).toBe(heal!.id);
+    expect(done.status, JSON.stringify(done.transitions.map((t) => t.detail))).toBe('healed');
+    expect(done.transitions.filter((t) => t.kind === 'started')).toHaveLength(1);
+
+    const events = (
+      await kube.core.listEventForAllNamespaces({ fieldSelector: `involvedObject.name=${victim}` })
+    ).items.filter(
+      (e) => e.source?.component === 'nodeheal' || e.reportingComponent === 'nodeheal',
+    );
+    const count = (reason: string) =>
+      events.filter((e) => e.reason === reason).reduce((n, e) => n + (e.count ?? 1), 0);
+    expect(count('NodeDrained')).toBe(1);
+    expect(count('NodeReplaced')).toBe(1);
+    expect(count('HealStarted')).toBe(1);
+    // Exactly one replacement node was created for the pool.
+    const poolNodes = (
+      await kube.core.listNode({ labelSelector: `${poolLabel}=${pool}` })
+    ).items.map((n) => n.metadata!.name!);
+    expect(poolNodes).toHaveLength(3);
+    expect(poolNodes.filter((n) => !nodes.includes(n))).toHaveLength(1);
+    expect(poolNodes).not.toContain(victim);
+  });
+
+  it("nodeheal's ServiceAccount (the chart's ClusterRole) cannot read Secrets", async () => {
+    const asNodeheal = tokenClients(stack, token);
+    expect(await statusOfCall(() => asNodeheal.core.listSecretForAllNamespaces())).toBe(403);
+    expect(
+      await statusOfCall(() =>
+        asNodeheal.core.readNamespacedSecret({ name: 'anything', namespace: 'kube-system' }),
+      ),
+    ).toBe(403);
+    expect(await statusOfCall(() => asNodeheal.core.listNode())).toBe(200);
+  });
+});

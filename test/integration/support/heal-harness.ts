@@ -1,0 +1,228 @@
+// A running nodeheal (serve + worker processes) on a private Redis, against the shared local
+// cluster: what the heal tests drive. Alerts are posted to the webhook the way Alertmanager does.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { parseDocument } from 'yaml';
+import type { HealRecord } from '../../../src/heal/index.ts';
+import { redisHealStore, type HealStore } from '../../../src/heal/heal-store.ts';
+import { eventually } from '../../stack/helpers/poll.ts';
+import { repoRoot } from '../../stack/paths.ts';
+import { freePort } from '../../stack/ports.ts';
+import { emptyStack, startRedis, type Stack } from '../../stack/stack.ts';
+import { shortDebounceCatalog } from './nodeheal-process.ts';
+
+export interface HarnessOptions {
+  kubeconfig: string;
+  /** fault name -> ladder (action, timeout) overriding the shipped catalog. */
+  ladders?: Record<string, { action: string; timeout: string }[]>;
+  workerEnv?: Record<string, string>;
+  workers?: number;
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  output: () => string;
+  kill: (signal?: NodeJS.Signals) => Promise<void>;
+}
+
+export interface Harness {
+  redis: Redis;
+  store: HealStore;
+  serveUrl: string;
+  workers: WorkerProcess[];
+  startWorker: () => Promise<WorkerProcess>;
+  fire: (
+    node: string,
+    alertname: string,
+    labels?: Record<string, string>,
+    startsAt?: Date,
+  ) => Promise<void>;
+  resolve: (
+    node: string,
+    alertname: string,
+    labels?: Record<string, string>,
+    startsAt?: Date,
+  ) => Promise<void>;
+  healsFor: (node: string) => Promise<HealRecord[]>;
+  finishedHeal: (node: string, timeoutMs?: number) => Promise<HealRecord>;
+  workerMetric: (name: string, labels?: Record<string, string>) => Promise<number>;
+  stop: () => Promise<void>;
+}
+
+const token = 'heal-test-token';
+
+function catalog(options: HarnessOptions): string {
+  const doc = parseDocument(shortDebounceCatalog('1s'));
+  const faults = (doc.toJS() as { faults: { name: string }[] }).faults;
+  for (const [name, ladder] of Object.entries(options.ladders ?? {})) {
+    const index = faults.findIndex((f) => f.name === name);
+    if (index < 0) throw new Error(`no fault ${name} in the catalog`);
+    doc.setIn(['faults', index, 'ladder'], doc.createNode(ladder));
+  }
+  return doc.toString();
+}
+
+function spawnRole(role: 'serve' | 'worker', env: Record<string, string>): WorkerProcess {
+  let output = '';
+  const child = spawn(process.execPath, [join(repoRoot, 'src', 'main.ts'), role], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  return {
+    child,
+    output: () => output,
+    kill: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const privateStack: Stack = emptyStack();
+  await startRedis(privateStack, 'redis-heal');
+  const redisUrl = privateStack.info.redisUrl!;
+  const dir = mkdtempSync(join(tmpdir(), 'nodeheal-heal-'));
+  const rules = join(dir, 'remedies.yaml');
+  writeFileSync(rules, catalog(options));
+  const servePort = await freePort();
+  const common = {
+    NODEHEAL_REDIS_URL: redisUrl,
+    NODEHEAL_RULES: rules,
+    KUBECONFIG: options.kubeconfig,
+    NODEHEAL_LOG_LEVEL: 'info',
+  };
+  const serve = spawnRole('serve', {
+    ...common,
+    NODEHEAL_LISTEN: `127.0.0.1:${servePort}`,
+    NODEHEAL_WEBHOOK_TOKEN: token,
+  });
+  const serveUrl = `http://127.0.0.1:${servePort}`;
+  await eventually(
+    `nodeheal serve (${serve.output().slice(-300)})`,
+    async () => (await fetch(`${serveUrl}/healthz`)).ok,
+    30_000,
+  );
+
+  const workers: WorkerProcess[] = [];
+  const metricsPorts: number[] = [];
+  const startWorker = async () => {
+    const port = await freePort();
+    const w = spawnRole('worker', {
+      ...common,
+      NODEHEAL_WORKER_LISTEN: `127.0.0.1:${port}`,
+      NODEHEAL_POOL_LABELS: 'nodeheal.test/pool',
+      NODEHEAL_PROVIDERS: JSON.stringify([
+        { selector: { 'node-role.kubernetes.io/worker': '' }, provider: 'kwok' },
+      ]),
+      NODEHEAL_VERIFY_POLL_MS: '300',
+      NODEHEAL_DEFER_MS: '1000',
+      NODEHEAL_WORKER_LOCK_MS: '4000',
+      NODEHEAL_WORKER_STALLED_MS: '1000',
+      NODEHEAL_DRAIN_SKIP_WAIT_MS: '2000',
+      NODEHEAL_DRAIN_UNMANAGED: 'evict',
+      NODEHEAL_SAFETY: JSON.stringify({ nodeCooldownMs: 0, stormCooldownMs: 3000 }),
+      ...options.workerEnv,
+    });
+    await eventually(
+      `nodeheal worker (${w.output().slice(-300)})`,
+      async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok,
+      30_000,
+    );
+    workers.push(w);
+    metricsPorts.push(port);
+    return w;
+  };
+  for (let i = 0; i < (options.workers ?? 1); i++) await startWorker();
+
+  const redis = new Redis(redisUrl);
+  const store = redisHealStore(redis);
+  const post = async (
+    status: 'firing' | 'resolved',
+    node: string,
+    alertname: string,
+    labels: Record<string, string>,
+    startsAt: Date,
+  ) => {
+    const alertLabels = { alertname, node, ...labels };
+    const body = {
+      version: '4',
+      groupKey: `{}:{alertname="${alertname}"}`,
+      truncatedAlerts: 0,
+      status,
+      receiver: 'nodeheal',
+      groupLabels: { alertname },
+      commonLabels: alertLabels,
+      commonAnnotations: {},
+      externalURL: 'http://alertmanager.test',
+      alerts: [
+        {
+          status,
+          labels: alertLabels,
+          annotations: {},
+          startsAt: startsAt.toISOString(),
+          endsAt: status === 'resolved' ? new Date().toISOString() : '0001-01-01T00:00:00Z',
+          generatorURL: 'http://prometheus.test',
+          fingerprint: `${alertname}-${node}`,
+        },
+      ],
+    };
+    const res = await fetch(`${serveUrl}/webhook/alertmanager`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
+  };
+  const healsFor = async (node: string) => store.list({ node });
+  return {
+    redis,
+    store,
+    serveUrl,
+    workers,
+    startWorker,
+    fire: (node, alertname, labels = {}, startsAt = new Date(Date.now() - 5000)) =>
+      post('firing', node, alertname, labels, startsAt),
+    resolve: (node, alertname, labels = {}, startsAt = new Date(Date.now() - 5000)) =>
+      post('resolved', node, alertname, labels, startsAt),
+    healsFor,
+    finishedHeal: async (node, timeoutMs = 120_000) =>
+      eventually(
+        `a finished heal for ${node}`,
+        async () => {
+          const heals = await healsFor(node);
+          return heals.find((h) => h.status !== 'running');
+        },
+        timeoutMs,
+        500,
+      ),
+    workerMetric: async (name, labels = {}) => {
+      let total = 0;
+      for (const port of metricsPorts) {
+        const text = await (
+          await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined)
+        )?.text();
+        for (const line of (text ?? '').split('\n')) {
+          if (!line.startsWith(name)) continue;
+          if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+            total += Number(line.split(' ').pop());
+        }
+      }
+      return total;
+    },
+    stop: async () => {
+      for (const w of workers) await w.kill('SIGKILL');
+      await serve.kill();
+      redis.disconnect();
+      await privateStack.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
