@@ -23,7 +23,7 @@ import { loadConfig } from '../config/index.ts';
 import { loadWorkerConfig } from '../config/worker-config.ts';
 import { redisHealStore } from '../heal/heal-store.ts';
 import { runHeal, type RunnerDeps } from '../heal/runner.ts';
-import { loadKubeConfig } from '../kube/index.ts';
+import { loadKubeConfig, watchNodes } from '../kube/index.ts';
 import { createLogger } from '../log/index.ts';
 import {
   createHealMetrics,
@@ -81,6 +81,7 @@ export async function worker(): Promise<void> {
     logger.debug({ err: error.message }, 'redis connection error'),
   );
   const metrics = createHealMetrics();
+  const nodeCache = watchNodes(kc, logger);
 
   const deps: RunnerDeps = {
     redis,
@@ -92,8 +93,20 @@ export async function worker(): Promise<void> {
       return dryRun ? new DryRunProvider(provider, recorder) : provider;
     },
     host: hostCommands(workerConfig, realNodeOps, dryRun),
-    listNodes: async (labelSelector) =>
-      (await core.listNode(labelSelector ? { labelSelector } : {})).items,
+    // Pool health for the gates comes from a watched cache of Nodes: an API list per gate check
+    // would cost a round trip between a job becoming due and its first action.
+    listNodes: async (labelSelector) => {
+      if (nodeCache.synced()) {
+        const labels = Object.fromEntries(
+          (labelSelector ?? '')
+            .split(',')
+            .filter(Boolean)
+            .map((kv) => kv.split('=', 2) as [string, string]),
+        );
+        return nodeCache.nodes(labels);
+      }
+      return (await core.listNode(labelSelector ? { labelSelector } : {})).items;
+    },
     catalog: () => catalog,
     safety: workerConfig.NODEHEAL_SAFETY ?? {},
     poolLabels: workerConfig.poolLabels,
@@ -145,6 +158,13 @@ export async function worker(): Promise<void> {
     }
   };
 
+  // Open the API connection and check nodeheal's own permissions before taking any job, so the
+  // first heal does not pay for the TLS handshake and a missing ClusterRole shows at start.
+  try {
+    await core.listNode({ limit: 1 });
+  } catch (error) {
+    logger.error({ err: error }, 'cannot list nodes: check KUBECONFIG or the ClusterRole binding');
+  }
   const healWorker = startHealWorker(redis, process_, {
     concurrency: workerConfig.NODEHEAL_WORKER_CONCURRENCY,
     lockDurationMs: workerConfig.NODEHEAL_WORKER_LOCK_MS,
@@ -177,6 +197,7 @@ export async function worker(): Promise<void> {
     );
     void healWorker
       .close()
+      .then(() => nodeCache.stop())
       .catch(() => undefined)
       .then(() => new Promise((r) => server.close(r)))
       .then(() => redis.quit().catch(() => undefined))

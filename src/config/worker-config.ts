@@ -21,7 +21,7 @@ const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
 export const workerEnvSchema = z.object({
-  NODEHEAL_WORKER_CONCURRENCY: int(1, 100, 4),
+  NODEHEAL_WORKER_CONCURRENCY: int(1, 1000, 4),
   NODEHEAL_WORKER_LISTEN: z
     .string()
     .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):\d{1,5}$/)

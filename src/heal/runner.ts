@@ -92,6 +92,13 @@ export type RunOutcome =
   | { kind: 'interrupted'; record?: HealRecord };
 
 const BUDGET_KEY = 'nodeheal:budget';
+/** The gate answer for a heal's first step, taken just before the heal started (in memory only). */
+const gateCheckedFor = new Map<
+  string,
+  { step: number; at: number; result: GateResult; node: V1Node }
+>();
+/** Events being written, per heal: they never hold a step back, and are awaited when it ends. */
+const pendingEvents = new Map<string, Promise<void>[]>();
 const RATES_KEY = 'nodeheal:success-rates';
 const historyKey = (key: string) => `nodeheal:history:${key}`;
 const lockKey = (node: string) => `nodeheal:lock:node:${node}`;
@@ -123,6 +130,7 @@ export async function runHeal(
   const healId = healIdFor(jobId);
   const log = deps.logger.child({ healId, node: job.node, fault: job.fault });
   let record = await deps.store.get(healId);
+  let firstNode: V1Node | undefined;
 
   if (!record) {
     const history = parseHistoryRaw(await deps.redis.get(historyKey(job.key)));
@@ -130,8 +138,8 @@ export async function runHeal(
       log.info('fault resolved before the heal started; nothing to do');
       return { kind: 'not-needed', reason: 'fault resolved before the heal was due' };
     }
-    const node = await deps.nodeOps.get(job.node);
-    if (!node) {
+    firstNode = await deps.nodeOps.get(job.node);
+    if (!firstNode) {
       log.info('node no longer exists; nothing to heal');
       return { kind: 'not-needed', reason: 'node does not exist' };
     }
@@ -156,13 +164,15 @@ export async function runHeal(
       const fault =
         deps.catalog().faults.find((f) => f.name === job.fault) ??
         matchFault(deps.catalog(), { alertname: job.alertname, labels: job.labels });
-      const node = await deps.nodeOps.get(job.node);
+      // Read a moment ago, just above; a resumed heal re-reads at its next step anyway.
+      const node = firstNode ?? (await deps.nodeOps.get(job.node));
       const first = fault.ladder[0];
       if (node && first) {
         // Ask the gates before anything is created: a heal that must wait (storm, budget, pause,
         // cooldown) is delayed, not started and abandoned.
         // Holding the slot from here keeps two heals from both passing this check at once.
         const gate = await checkAndHold(deps, healId, node, first.action, true);
+        gateCheckedFor.set(healId, { step: 0, at: deps.now().getTime(), result: gate, node });
         if (!gate.allowed) {
           deps.metrics.safetyBlocked(gate.gate);
           if (gate.defer) {
@@ -266,9 +276,17 @@ async function execute(
       return await advance(deps, record, { kind: 'tick' });
     }
     case 'act': {
-      const node = await deps.nodeOps.get(record.node);
+      // The gates (and the node) were read for this very step a moment ago, just before the heal
+      // started: reading again would only add latency between the job being due and its action.
+      const fresh = gateCheckedFor.get(record.id);
+      gateCheckedFor.delete(record.id);
+      const recent =
+        fresh && fresh.step === command.stepIndex && now() - fresh.at < 2000 ? fresh : undefined;
+      const node = recent?.node ?? (await deps.nodeOps.get(record.node));
       if (!node) return await advance(deps, record, { kind: 'node-gone' });
-      const gate = await checkAndHold(deps, record.id, node, command.step.action, true);
+      const gate = recent
+        ? recent.result
+        : await checkAndHold(deps, record.id, node, command.step.action, true);
       if (!gate.allowed) {
         deps.metrics.safetyBlocked(gate.gate);
         return await advance(deps, record, {
@@ -516,11 +534,11 @@ async function advance(
       result: undefined,
     }));
   }
-  for (const t of next.transitions.slice(record.transitions.length)) await announce(deps, next, t);
+  for (const t of next.transitions.slice(record.transitions.length)) announce(deps, next, t);
   return next;
 }
 
-async function announce(deps: RunnerDeps, record: HealRecord, t: Transition): Promise<void> {
+function announce(deps: RunnerDeps, record: HealRecord, t: Transition): void {
   deps.logger.info(
     {
       healId: record.id,
@@ -543,14 +561,16 @@ async function announce(deps: RunnerDeps, record: HealRecord, t: Transition): Pr
     cancelled: ['HealAbandoned', 'Normal'],
   };
   const reason = reasons[t.kind];
-  if (reason)
-    await event(
+  if (reason) {
+    const pending = event(
       deps,
       record.node,
       reason[0],
       `heal ${record.id} (${record.fault}): ${t.detail}`,
       reason[1],
     );
+    pendingEvents.set(record.id, [...(pendingEvents.get(record.id) ?? []), pending]);
+  }
 }
 
 async function finish(
@@ -559,6 +579,9 @@ async function finish(
   job: HealJob,
   command: Extract<Command, { kind: 'finish' }>,
 ): Promise<void> {
+  await Promise.all(pendingEvents.get(record.id) ?? []);
+  pendingEvents.delete(record.id);
+  gateCheckedFor.delete(record.id);
   const now = deps.now();
   if (command.uncordon && !deps.dryRun) await deps.nodeOps.uncordon(record.node);
   if (!deps.dryRun && (await deps.nodeOps.get(record.node)))

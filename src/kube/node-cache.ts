@@ -6,6 +6,8 @@ import type { Logger } from '../log/index.ts';
 
 export interface NodeCache {
   index(): NodeIndex;
+  /** The watched Nodes (list + watch, so at most moments old), optionally by `key=value` labels. */
+  nodes(labels?: Readonly<Record<string, string>>): V1Node[];
   synced(): boolean;
   stop(): Promise<void>;
 }
@@ -40,6 +42,7 @@ export function watchNodes(kc: KubeConfig, logger: Logger): NodeCache {
   });
   informer.on('error', (error: unknown) => {
     synced = false;
+    if (stopped) return;
     logger.warn({ err: error }, 'node watch failed; retrying in 5 s');
     setTimeout(() => {
       if (!stopped) informer.start().catch(() => undefined);
@@ -53,6 +56,12 @@ export function watchNodes(kc: KubeConfig, logger: Logger): NodeCache {
   });
   return {
     index: () => current,
+    nodes: (labels) =>
+      informer
+        .list()
+        .filter((n) =>
+          Object.entries(labels ?? {}).every(([k, v]) => n.metadata?.labels?.[k] === v),
+        ),
     synced: () => synced,
     stop: async () => {
       stopped = true;
