@@ -34,11 +34,22 @@ export function buildCli(): Command {
   program
     .command('worker')
     .description('run heal workers that take due heal jobs from the queue')
-    .action(() => notYet('worker', 'heal workers arrive with issue 4'));
+    .action(() => run(async () => (await import('./worker.ts')).worker()));
   program
     .command('agent')
     .description('run the node agent that executes catalogued host commands')
-    .action(() => notYet('agent', 'the node agent arrives with issue 4'));
+    .option('--listen <host:port>', 'authenticated command port (NODEHEAL_AGENT_LISTEN)')
+    .option(
+      '--health-listen <host:port>',
+      'loopback /healthz, or off (NODEHEAL_AGENT_HEALTH_LISTEN)',
+    )
+    .option('--secret-file <file>', 'shared HMAC secret (NODEHEAL_AGENT_SECRET_FILE)')
+    .option('--catalog <file>', 'host command catalog (NODEHEAL_AGENT_CATALOG)')
+    .option('--node <name>', "this node's name (NODEHEAL_AGENT_NODE)")
+    .option('--state-dir <dir>', 'results kept across restarts (NODEHEAL_AGENT_STATE_DIR)')
+    .action((opts: Record<string, string | undefined>) =>
+      run(async () => (await import('./agent.ts')).agent(opts)),
+    );
   program
     .command('all')
     .description('run serve and worker in one process')
@@ -82,7 +93,11 @@ export function buildCli(): Command {
   program
     .command('status')
     .argument('[node]', 'only this node')
-    .description('show heal records')
-    .action(() => notYet('status', 'heal records arrive with issue 4'));
+    .description('show heal records from Redis: the newest heals, or one node with its transitions')
+    .option('--json', 'print JSON (the views of the HTTP API)', false)
+    .option('--limit <n>', 'show at most this many heals (1-500, default 100)')
+    .action((node: string | undefined, opts: { json: boolean; limit?: string }) =>
+      run(async () => (await import('./status.ts')).status(node, opts)),
+    );
   return program;
 }

@@ -1,6 +1,7 @@
 // `nodeheal serve`: the webhook intake, health, readiness and metrics over HTTP.
 import type { Server } from 'node:http';
 import { loadConfig, type Config } from '../config/index.ts';
+import { redisHealStore } from '../heal/heal-store.ts';
 import {
   buildApp,
   redisIntakeStore,
@@ -83,6 +84,13 @@ export async function serve(options: ServeOptions): Promise<void> {
     now: () => new Date(),
     kubeReady: () => nodeCache?.synced() ?? false,
     webhook: { credentials: () => credentials?.(), bodyLimit: config.NODEHEAL_BODY_LIMIT },
+    status: {
+      store: redisHealStore(redis),
+      adminToken: () => config.NODEHEAL_ADMIN_TOKEN,
+      publicUrl: config.NODEHEAL_PUBLIC_URL,
+      now: () => new Date(),
+      logger,
+    },
   });
 
   const server: Server = await new Promise((resolveServer, reject) => {

@@ -2,6 +2,7 @@
 // API and `nodeheal status` use it.
 import type { Redis } from 'ioredis';
 import { healRecordSchema, type HealRecord } from './heal-record.ts';
+import { successTableSchema, type SuccessTable } from './success-rate.ts';
 
 export const RECORD_TTL_SECONDS = 30 * 24 * 3600;
 const recordKey = (id: string) => `nodeheal:record:${id}`;
@@ -42,7 +43,12 @@ export interface HealStore {
   noteBlocked(note: BlockedNote): Promise<void>;
   clearBlocked(id: string): Promise<void>;
   blocked(id: string): Promise<BlockedNote | undefined>;
+  /** Measured outcomes of each remedy per fault (what `skipBelowSuccessRate` reads). */
+  successRates(): Promise<SuccessTable>;
 }
+
+/** Where the runner keeps the success table (JSON). */
+export const SUCCESS_RATES_KEY = 'nodeheal:success-rates';
 
 function parseRecord(raw: string | null): HealRecord | undefined {
   if (raw === null) return undefined;
@@ -98,6 +104,16 @@ export function redisHealStore(redis: Redis): HealStore {
     },
     async clearBlocked(id) {
       await redis.del(blockedKey(id));
+    },
+    async successRates() {
+      const raw = await redis.get(SUCCESS_RATES_KEY);
+      if (raw === null) return {};
+      try {
+        const parsed = successTableSchema.safeParse(JSON.parse(raw));
+        return parsed.success ? parsed.data : {};
+      } catch {
+        return {};
+      }
     },
     async blocked(id) {
       const raw = await redis.get(blockedKey(id));

@@ -38,7 +38,7 @@ import {
   type FaultHistory,
 } from '../triage/index.ts';
 import { newHealRecord, type HealRecord, type Transition } from './heal-record.ts';
-import type { HealStore } from './heal-store.ts';
+import { SUCCESS_RATES_KEY, type HealStore } from './heal-store.ts';
 import { currentCommand, nextStep } from './next-step.ts';
 import type { Command, Observation } from './observation.ts';
 import {
@@ -99,7 +99,7 @@ const gateCheckedFor = new Map<
 >();
 /** Events being written, per heal: they never hold a step back, and are awaited when it ends. */
 const pendingEvents = new Map<string, Promise<void>[]>();
-const RATES_KEY = 'nodeheal:success-rates';
+const RATES_KEY = SUCCESS_RATES_KEY;
 const historyKey = (key: string) => `nodeheal:history:${key}`;
 const lockKey = (node: string) => `nodeheal:lock:node:${node}`;
 const LOCK_TTL_MS = 120_000;

@@ -1,6 +1,7 @@
 // The HTTP application (no listen here): webhook intake, health, readiness and metrics.
 import express, { type Express } from 'express';
 import { observeQueueJobs } from '../metrics/index.ts';
+import { statusRouter, type StatusDeps } from '../status/index.ts';
 import type { IntakeDeps } from './process-alerts.ts';
 import { webhookRouter, type WebhookOptions } from './webhook-route.ts';
 
@@ -8,6 +9,8 @@ export interface AppDeps extends IntakeDeps {
   webhook: WebhookOptions;
   /** Kubernetes reachable and the node cache synced (for /readyz). */
   kubeReady: () => boolean;
+  /** Heal records and the admin API (GET /heals, /nodes/:node, POST /admin/*); off when absent. */
+  status?: StatusDeps;
 }
 
 export function buildApp(deps: AppDeps): Express {
@@ -42,6 +45,7 @@ export function buildApp(deps: AppDeps): Express {
   });
 
   app.use(webhookRouter(deps, deps.webhook));
+  if (deps.status) app.use(statusRouter(deps.status));
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });

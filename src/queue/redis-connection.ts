@@ -15,6 +15,8 @@ export function producerConnection(url: string, commandTimeoutMs: number): Redis
     // Keep reconnecting in the background, with a cap, so the service recovers by itself.
     retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
     lazyConnect: true,
+    // A failed connect should not keep a short-lived command (`nodeheal status`) alive for 2 s.
+    disconnectTimeout: 100,
   };
   return new Redis(url, options);
 }

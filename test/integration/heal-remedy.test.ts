@@ -140,5 +140,13 @@ describe('expert remedies through the node agent', () => {
         result: 'failure',
       }),
     ).toBeGreaterThanOrEqual(1);
+    // The status API shows the measured success rate of the remedy for this fault.
+    const { rates } = (await (await fetch(`${harness.serveUrl}/remedies`)).json()) as {
+      rates: { fault: string; action: string; attempts: number; successes: number; rate: number }[];
+    };
+    const reboot = rates.find((r) => r.fault === 'kernel-deadlock' && r.action === 'reboot');
+    expect(reboot?.attempts).toBe(2);
+    expect(reboot?.successes).toBe(1);
+    expect(reboot?.rate).toBe(0.5);
   });
 });
