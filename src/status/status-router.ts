@@ -175,6 +175,14 @@ export function statusRouter(deps: StatusDeps): Router {
     try {
       const record = await deps.store.get(id);
       if (!record) {
+        // A heal held back by a safety gate before it started has no record yet, only the note
+        // of what holds it (storm, budget, pause, cooldown) and when it asks again.
+        const waiting = await deps.store.blocked(id);
+        if (waiting) {
+          res.vary('Accept');
+          res.set('Cache-Control', 'no-store').json({ id, status: 'waiting', blocked: waiting });
+          return;
+        }
         fail(req, res, 404, `no heal ${id}`);
         return;
       }

@@ -55,6 +55,7 @@ describe('heal by replacement', () => {
       name: 'web',
       replicas: 5,
       minAvailable: 4,
+      spread: true,
       nodeSelector: { [poolLabel]: pool },
     });
     await waitPodsRunning(kube, namespace, 'app=web', 5);

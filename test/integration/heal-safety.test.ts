@@ -77,6 +77,17 @@ describe('storm and budgets', () => {
     expect(during).toHaveLength(10);
     expect(during.filter((n) => n.spec?.unschedulable)).toHaveLength(0);
     for (const n of faulty) expect(await harness.healsFor(n)).toHaveLength(0);
+    // Each waiting heal says which gate holds it and why, on the status API.
+    const ids = await harness.redis.keys('nodeheal:blocked:*');
+    expect(ids.length).toBeGreaterThanOrEqual(4);
+    const waiting = (await (
+      await fetch(`${harness.serveUrl}/heals/${ids[0]!.split(':').pop()}`)
+    ).json()) as {
+      status: string;
+      blocked: { gate: string; detail: string };
+    };
+    expect(waiting.status).toBe('waiting');
+    expect(waiting.blocked.gate).toBe('storm');
 
     // Four recover (their alerts resolve); one fault remains: 10 %, below the threshold.
     const stays = faulty[4]!;

@@ -63,7 +63,10 @@ export async function waitNodeReady(
     `node ${name} Ready=${status}`,
     async () => {
       const node = await kube.core.readNode({ name });
-      return readyStatus(node) === status ? node : false;
+      // Ready also means schedulable: the node lifecycle controller lifts the not-ready taint a
+      // moment after Ready turns True, and until then the scheduler puts nothing there.
+      const tainted = node.spec?.taints?.some((t) => t.key === 'node.kubernetes.io/not-ready');
+      return readyStatus(node) === status && (status !== 'True' || !tainted) ? node : false;
     },
     timeoutMs,
   );

@@ -28,6 +28,8 @@ export interface ReplicaSetOptions {
   nodeSelector?: Record<string, string>;
   /** PDB minAvailable; equal to replicas makes every voluntary eviction fail with 429. */
   minAvailable?: number;
+  /** Spread the pods evenly over nodes (hard topology spread on the hostname, skew 1). */
+  spread?: boolean;
 }
 
 export async function createReplicaSetWithPdb(
@@ -42,7 +44,24 @@ export async function createReplicaSetWithPdb(
       spec: {
         replicas: o.replicas,
         selector: { matchLabels: labels },
-        template: { metadata: { labels }, spec: podSpec(o.nodeSelector) },
+        template: {
+          metadata: { labels },
+          spec: {
+            ...podSpec(o.nodeSelector),
+            ...(o.spread
+              ? {
+                  topologySpreadConstraints: [
+                    {
+                      maxSkew: 1,
+                      topologyKey: 'kubernetes.io/hostname',
+                      whenUnsatisfiable: 'DoNotSchedule',
+                      labelSelector: { matchLabels: labels },
+                    },
+                  ],
+                }
+              : {}),
+          },
+        },
       },
     },
   });
