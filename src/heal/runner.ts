@@ -302,6 +302,9 @@ async function execute(
           `${record.id} ${command.stepIndex}:${command.step.action}`,
         );
       const observation = await act(deps, record, node, command, signal);
+      // Interrupted by a shutdown: nothing is recorded, the record still says this step is
+      // acting, and whoever resumes it acts again (steps are idempotent).
+      if (signal.aborted) return record;
       return await advance(deps, record, observation);
     }
   }

@@ -117,6 +117,50 @@ describe('resuming after a worker dies', () => {
     expect(poolNodes).not.toContain(victim);
   });
 
+  it('a worker stopped with SIGTERM mid-drain hands its heal back at once; the next resumes it', async () => {
+    const pool = uniqueName('tm');
+    const nodes = await createNodePool(kube, { name: pool, size: 3 });
+    const namespace = uniqueName('tm');
+    await createNamespace(kube, namespace);
+    await createReplicaSetWithPdb(kube, {
+      namespace,
+      name: 'app',
+      replicas: 3,
+      minAvailable: 1,
+      spread: true,
+      nodeSelector: { [poolLabel]: pool },
+    });
+    await waitPodsRunning(kube, namespace, 'app=app', 3);
+    const victim = nodes[0]!;
+    await makePodsUnevictable(kube, victim);
+    await setNodeCondition(kube, victim, 'KernelDeadlock', 'True');
+    const worker = harness.workers[harness.workers.length - 1]!;
+    await harness.fire(victim, 'NodeKernelDeadlock', {
+      condition: 'KernelDeadlock',
+      status: 'true',
+    });
+    await eventually(
+      'the drain to be under way',
+      async () => (await kube.core.readNode({ name: victim })).spec?.unschedulable === true,
+      30_000,
+    );
+    await sleep(1000);
+    const stopping = Date.now();
+    await worker.kill('SIGTERM');
+    expect(Date.now() - stopping).toBeLessThan(10_000);
+    const [paused] = await harness.healsFor(victim);
+    expect(paused?.status).toBe('running');
+    // Nothing was recorded as failed by the shutdown.
+    expect(paused?.transitions.map((t) => t.kind)).toEqual(['started']);
+
+    await harness.startWorker();
+    await kube.policy.deleteNamespacedPodDisruptionBudget({ name: `pin-${victim}`, namespace });
+    const done = await harness.finishedHeal(victim, 120_000);
+    expect(done.id).toBe(paused!.id);
+    expect(done.status, JSON.stringify(done.transitions.map((t) => t.detail))).toBe('healed');
+    expect(done.transitions.filter((t) => t.kind === 'started')).toHaveLength(1);
+  });
+
   it("nodeheal's ServiceAccount (the chart's ClusterRole) cannot read Secrets", async () => {
     const asNodeheal = tokenClients(stack, token);
     expect(await statusOfCall(() => asNodeheal.core.listSecretForAllNamespaces())).toBe(403);
