@@ -1,6 +1,20 @@
 // The `nodeheal` command line: one subcommand per role and tool named in DESIGN.md.
 import { Command } from 'commander';
-import { notYet } from './not-yet.ts';
+
+/**
+ * Runs long-lived roles until SIGTERM or SIGINT, then stops them all gracefully (a second
+ * signal, or 30 s, ends the process regardless).
+ */
+async function runRoles(starts: (() => Promise<() => Promise<void>>)[]): Promise<void> {
+  const stops: (() => Promise<void>)[] = [];
+  for (const start of starts) stops.push(await start());
+  const stop = () => {
+    setTimeout(() => process.exit(0), 30_000).unref();
+    void Promise.allSettled(stops.map((s) => s())).then(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
 
 /** Errors that stop a command print one clear line and exit 1 (config, rules, auth set-up). */
 async function run(action: () => Promise<number | void>): Promise<void> {
@@ -29,12 +43,12 @@ export function buildCli(): Command {
       false,
     )
     .action((opts: { insecureNoAuth: boolean }) =>
-      run(async () => (await import('./serve.ts')).serve(opts)),
+      run(async () => runRoles([async () => (await import('./serve.ts')).serve(opts)])),
     );
   program
     .command('worker')
     .description('run heal workers that take due heal jobs from the queue')
-    .action(() => run(async () => (await import('./worker.ts')).worker()));
+    .action(() => run(async () => runRoles([async () => (await import('./worker.ts')).worker()])));
   program
     .command('agent')
     .description('run the node agent that executes catalogued host commands')
@@ -52,8 +66,20 @@ export function buildCli(): Command {
     );
   program
     .command('all')
-    .description('run serve and worker in one process')
-    .action(() => notYet('all', 'needs serve (issue 3) and worker (issue 4)'));
+    .description('run serve and worker in one process (worker metrics on NODEHEAL_WORKER_LISTEN)')
+    .option(
+      '--insecure-no-auth',
+      'accept webhooks without credentials (never in production)',
+      false,
+    )
+    .action((opts: { insecureNoAuth: boolean }) =>
+      run(async () =>
+        runRoles([
+          async () => (await import('./serve.ts')).serve(opts),
+          async () => (await import('./worker.ts')).worker(),
+        ]),
+      ),
+    );
 
   const rules = program.command('rules').description('work with the expert-rule catalog');
   rules

@@ -48,7 +48,8 @@ function startNodeCache(config: Config, logger: Logger): NodeCache | undefined {
   }
 }
 
-export async function serve(options: ServeOptions): Promise<void> {
+/** Starts the intake; resolves once it listens, with a function that stops it gracefully. */
+export async function serve(options: ServeOptions): Promise<() => Promise<void>> {
   const logger = createLogger();
   const config = loadConfig();
   const credentials = credentialSource(config);
@@ -104,15 +105,10 @@ export async function serve(options: ServeOptions): Promise<void> {
     'nodeheal serve listening',
   );
 
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, 'shutting down: no new requests, finishing those in flight');
-    server.close(() => {
-      void Promise.allSettled([nodeCache?.stop(), scheduler.close()])
-        .then(() => redis.quit().catch(() => undefined))
-        .then(() => process.exit(0));
-    });
-    setTimeout(() => process.exit(0), 10_000).unref();
+  return async () => {
+    logger.info('serve stopping: no new requests, finishing those in flight');
+    await new Promise((r) => server.close(r));
+    await Promise.allSettled([nodeCache?.stop(), scheduler.close()]);
+    await redis.quit().catch(() => undefined);
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
 }

@@ -64,7 +64,8 @@ function hostCommands(
   });
 }
 
-export async function worker(): Promise<void> {
+/** Starts the heal worker; resolves once it runs, with a function that stops it gracefully. */
+export async function worker(): Promise<() => Promise<void>> {
   const logger = createLogger();
   const config = loadConfig();
   const workerConfig = loadWorkerConfig();
@@ -190,22 +191,15 @@ export async function worker(): Promise<void> {
     'nodeheal worker running',
   );
 
-  const shutdown = (signal: string) => {
+  return async () => {
     logger.info(
-      { signal },
-      'stopping: no new heals; running heals are handed back at their next safe point',
+      'worker stopping: no new heals; running heals are handed back at their next safe point',
     );
-    void healWorker
-      .close()
-      .then(() => nodeCache.stop())
-      .catch(() => undefined)
-      .then(() => new Promise((r) => server.close(r)))
-      .then(() => redis.quit().catch(() => undefined))
-      .then(() => process.exit(0));
-    setTimeout(() => process.exit(0), 30_000).unref();
+    await healWorker.close().catch(() => undefined);
+    await nodeCache.stop().catch(() => undefined);
+    await new Promise((r) => server.close(r));
+    await redis.quit().catch(() => undefined);
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
 }
 
 function splitHostPort(value: string): [string, number] {

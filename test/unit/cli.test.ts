@@ -34,11 +34,23 @@ describe('nodeheal CLI', () => {
     }
   });
 
-  it.each([['all']])('`nodeheal %s` says it is not built yet and exits 2', (command) => {
-    const result = run([command]);
-    expect(result.status).toBe(2);
-    expect(result.stderr).toContain('not implemented yet');
-  });
+  it.each([['serve'], ['all']])(
+    '`nodeheal %s` refuses to start without webhook credentials, naming the settings',
+    (command) => {
+      const result = spawnSync(process.execPath, [main, command], {
+        encoding: 'utf8',
+        cwd: repoRoot,
+        // No credentials at all (and no Redis needed: it refuses before connecting).
+        env: Object.fromEntries(
+          Object.entries(process.env).filter(([k]) => !k.startsWith('NODEHEAL_WEBHOOK')),
+        ),
+        timeout: 20_000,
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('NODEHEAL_WEBHOOK_TOKEN');
+      expect(result.stderr).toContain('--insecure-no-auth');
+    },
+  );
 
   it('rejects an unknown command', () => {
     const result = run(['heal-everything']);
