@@ -77,6 +77,11 @@ export interface Provider {
   readonly canSurge: boolean;
   /** Starts a replacement for `node` (idempotent: a second call for the same node does nothing new). */
   replace(node: V1Node): Promise<ReplaceResult>;
+  /**
+   * Surge (providers with `canSurge`): brings the replacement up and Ready without touching
+   * `node`, so that workloads evicted by the drain land on it; `replace` then reuses it.
+   */
+  surge?(node: V1Node): Promise<ReplaceResult>;
 }
 
 /** Host commands the node agent may run: names from its fixed catalog, never strings from alerts. */

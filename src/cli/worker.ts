@@ -131,6 +131,7 @@ export async function worker(): Promise<() => Promise<void>> {
     now: () => new Date(),
     pollMs: workerConfig.NODEHEAL_VERIFY_POLL_MS,
     deferMs: workerConfig.NODEHEAL_DEFER_MS,
+    surge: workerConfig.NODEHEAL_SURGE,
   };
 
   const process_ = async (

@@ -46,6 +46,11 @@ export const workerEnvSchema = z.object({
   NODEHEAL_AGENT_ENDPOINTS: json(z.record(z.string(), z.url())).optional(),
   NODEHEAL_VERIFY_POLL_MS: int(100, 60_000, 2000),
   NODEHEAL_DEFER_MS: int(100, 3_600_000, 30_000),
+  /** Bring replacements up before draining where the provider can (capacity first). */
+  NODEHEAL_SURGE: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
 });
 
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;

@@ -83,6 +83,8 @@ export interface RunnerDeps {
   pollMs: number;
   /** How long to wait before asking the gates again when a heal is deferred. */
   deferMs: number;
+  /** Bring the replacement up before draining, where the node's provider can (`canSurge`). */
+  surge: boolean;
 }
 
 export type RunOutcome =
@@ -365,6 +367,19 @@ async function act(
       // leave politely before the machine goes (DESIGN: cordon → drain → replace).
       const cordon = await deps.nodeOps.cordon(record.node);
       if (cordon === 'absent') return { kind: 'node-gone' };
+      const provider = deps.providerFor(node);
+      let surged: string | undefined;
+      if (deps.surge && provider.canSurge && provider.surge) {
+        // Surge: the replacement first, so evicted workloads have somewhere to go at once.
+        const up = await provider.surge(node);
+        if (up.outcome === 'replaced') surged = up.replacement ?? 'yes';
+        if (up.outcome !== 'replaced') {
+          deps.logger.warn(
+            { node: record.node, detail: up.detail },
+            'surge failed; draining without it',
+          );
+        }
+      }
       const remaining = command.deadline - deps.now().getTime();
       const drained = await deps.drainer.drain(record.node, {
         ...deps.drain,
@@ -385,7 +400,6 @@ async function act(
         'NodeDrained',
         `heal ${record.id}: ${drained.evicted} pod(s) evicted, ${drained.skipped} skipped, in ${Math.round(drained.durationMs / 1000)} s`,
       );
-      const provider = deps.providerFor(node);
       const result = await provider.replace(node);
       if (result.outcome === 'replaced') {
         await event(
@@ -394,7 +408,11 @@ async function act(
           'NodeReplaced',
           `heal ${record.id}: ${provider.name}: ${result.detail}`,
         );
-        return { kind: 'step-done', step, detail: `${provider.name}: ${result.detail}` };
+        return {
+          kind: 'step-done',
+          step,
+          detail: `${provider.name}: ${surged ? `surge: ${surged} was up before the drain; ` : ''}${result.detail}`,
+        };
       }
       return {
         kind: 'step-failed',

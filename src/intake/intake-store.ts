@@ -2,7 +2,8 @@
 // A batch is committed atomically with a compare-and-set on every history it read, so that two
 // Alertmanagers delivering the same alerts at once cannot both act on a stale history.
 import type { Redis } from 'ioredis';
-import { faultHistorySchema, type FaultHistory } from '../triage/index.ts';
+import { casUpdate, jsonParser } from '../queue/cas.ts';
+import { faultHistorySchema, markScheduled, type FaultHistory } from '../triage/index.ts';
 
 export interface HistorySnapshot {
   key: string;
@@ -25,6 +26,8 @@ export interface CommitBatch {
 
 export interface IntakeStore {
   readHistories(keys: string[]): Promise<HistorySnapshot[]>;
+  /** Records that the queue holds the job of `key`'s current episode, due at `dueAt`. */
+  confirmScheduled(key: string, dueAt: Date): Promise<void>;
   /** true when committed; false when another writer changed one of the histories first. */
   commit(batch: CommitBatch): Promise<boolean>;
   ping(): Promise<void>;
@@ -108,6 +111,19 @@ export function redisIntakeStore(redis: Redis): IntakeStore {
         ...recordArgs,
       );
       return result === 1;
+    },
+    async confirmScheduled(key, dueAt) {
+      await casUpdate(
+        redis,
+        historyKey(key),
+        jsonParser<FaultHistory>(faultHistorySchema),
+        (h) => ({
+          // Only while the episode still fires: a resolution in between must not be undone.
+          next: h && h.active.length > 0 ? markScheduled(h, dueAt) : undefined,
+          result: undefined,
+        }),
+        { ttlSeconds: HISTORY_TTL_SECONDS },
+      );
     },
     async ping() {
       await redis.ping();

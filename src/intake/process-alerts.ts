@@ -68,6 +68,7 @@ export async function processWebhook(
 
   let triaged: Triaged[] = [];
   let committed = false;
+  let finalHistories = new Map<string, FaultHistory | undefined>();
   for (let attempt = 1; attempt <= MAX_ATTEMPTS && !committed; attempt++) {
     const now = deps.now();
     const snapshots = await deps.store.readHistories(keys);
@@ -103,18 +104,23 @@ export async function processWebhook(
       .filter((t) => t.decision.kind === 'observe')
       .map((t) => alertRecord(t.alert, t.fault.name, t.decision, receivedAt, context));
     committed = await deps.store.commit({ snapshots, next, records, observations });
+    finalHistories = histories;
     if (!committed) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
   }
   if (!committed) {
     throw new CommitConflictError(`histories kept changing under ${MAX_ATTEMPTS} attempts`);
   }
 
-  await applyQueueOperations(triaged, deps);
+  await applyQueueOperations(triaged, finalHistories, deps);
   return report(triaged, ignored, deps, payload);
 }
 
 /** The last queue-relevant decision per key wins (alerts of one payload are in order). */
-async function applyQueueOperations(triaged: Triaged[], deps: IntakeDeps): Promise<void> {
+async function applyQueueOperations(
+  triaged: Triaged[],
+  histories: ReadonlyMap<string, FaultHistory | undefined>,
+  deps: IntakeDeps,
+): Promise<void> {
   const last = new Map<string, Triaged>();
   for (const t of triaged) {
     if (t.decision.kind === 'debounce' || t.decision.kind === 'cancel') last.set(t.decision.key, t);
@@ -123,6 +129,9 @@ async function applyQueueOperations(triaged: Triaged[], deps: IntakeDeps): Promi
   await Promise.all(
     [...last.values()].map(async ({ alert, fault, decision }) => {
       if (decision.kind === 'debounce') {
+        // A repeat (Alertmanager's repeat_interval, the HA twin, a retry) of an episode whose job
+        // the queue already confirmed, due at the same time: nothing to write.
+        if (histories.get(decision.key)?.scheduledFor === decision.dueAt.getTime()) return;
         await deps.scheduler.schedule(
           {
             version: HEAL_JOB_VERSION,
@@ -139,6 +148,8 @@ async function applyQueueOperations(triaged: Triaged[], deps: IntakeDeps): Promi
           },
           Math.max(0, decision.dueAt.getTime() - now.getTime()),
         );
+        // Written after the job exists: a failure in between only costs one more add next time.
+        await deps.store.confirmScheduled(decision.key, decision.dueAt);
       } else if (decision.kind === 'cancel') {
         const outcome = await deps.scheduler.cancel(decision.key);
         if (outcome === 'running') {

@@ -38,6 +38,11 @@ export const faultHistorySchema = z.object({
   transitions: z.array(z.object({ at: z.number(), status: z.enum(['firing', 'resolved']) })),
   /** Set by the worker while a heal runs for this key. */
   running: z.object({ healId: z.string(), since: z.number() }).optional(),
+  /**
+   * Due time (ms) of the heal job the intake has confirmed in the queue for the current firing
+   * episode: a repeat delivery with the same due time then needs no queue write at all.
+   */
+  scheduledFor: z.number().optional(),
 });
 
 /** Per-key triage memory; JSON-serialisable (epoch ms). Parse stored values with `faultHistorySchema`. */
@@ -164,7 +169,16 @@ export function recordTransition(
       fault.flap.maxTransitions + 1,
     ),
     ...(h.running === undefined ? {} : { running: h.running }),
+    // The confirmed job stays valid while the set of firing alerts does not change.
+    ...(h.scheduledFor !== undefined && active === h.active
+      ? { scheduledFor: h.scheduledFor }
+      : {}),
   };
+}
+
+/** The history with the queue's job for the current episode confirmed, due at `dueAt`. */
+export function markScheduled(history: FaultHistory | undefined, dueAt: Date): FaultHistory {
+  return { ...(history ?? EMPTY_HISTORY), scheduledFor: dueAt.getTime() };
 }
 
 /** Transitions inside the window ending at `now`. */

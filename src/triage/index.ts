@@ -11,6 +11,7 @@ export {
   isEmptyHistory,
   markHealFinished,
   markHealStarted,
+  markScheduled,
   recordTransition,
   type AlertClass,
   type FaultHistory,

@@ -1,7 +1,7 @@
 // A NotReady node in a 5-node pool is replaced: cordoned, drained with its PDB honoured, a new
 // node Ready in the pool, the old one gone, the heal record complete.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { stopHeartbeat } from '../stack/helpers/faults.ts';
+import { setNodeCondition, stopHeartbeat } from '../stack/helpers/faults.ts';
 import { adminClients, uniqueName, type KubeClients } from '../stack/helpers/kube.ts';
 import { eventually } from '../stack/helpers/poll.ts';
 import { createNodePool, poolLabel, readyStatus, waitNodeReady } from '../stack/helpers/pool.ts';
@@ -97,5 +97,49 @@ describe('heal by replacement', () => {
       expect(reasons).toContain(reason);
     // The workload is whole again.
     await waitPodsRunning(kube, namespace, 'app=web', 5, 120_000);
+  });
+});
+
+describe('heal by replacement with surge', () => {
+  let surgeHarness: Harness;
+  beforeAll(async () => {
+    surgeHarness = await startHarness({
+      kubeconfig: (await nodehealKubeconfig(kube, stack)).path,
+      ladders: { 'kernel-deadlock': [{ action: 'replace', timeout: '120s' }] },
+      workerEnv: { NODEHEAL_SURGE: 'true' },
+    });
+  });
+  afterAll(async () => surgeHarness?.stop());
+
+  it('brings the replacement up before draining, so evicted pods land on it', async () => {
+    const pool = uniqueName('sg');
+    const nodes = await createNodePool(kube, { name: pool, size: 3 });
+    const namespace = uniqueName('sg');
+    await createNamespace(kube, namespace);
+    await createReplicaSetWithPdb(kube, {
+      namespace,
+      name: 'web',
+      replicas: 3,
+      minAvailable: 2,
+      spread: true,
+      nodeSelector: { [poolLabel]: pool },
+    });
+    await waitPodsRunning(kube, namespace, 'app=web', 3);
+    const victim = nodes[0]!;
+    await setNodeCondition(kube, victim, 'KernelDeadlock', 'True');
+    await surgeHarness.fire(victim, 'NodeKernelDeadlock', {
+      condition: 'KernelDeadlock',
+      status: 'true',
+    });
+    const heal = await surgeHarness.finishedHeal(victim, 120_000);
+    expect(heal.status, JSON.stringify(heal.transitions.map((t) => t.detail))).toBe('healed');
+    const replaced = heal.transitions.find((t) => t.kind === 'step-done' && t.action === 'replace');
+    expect(replaced?.detail).toMatch(/surge: .* was up before the drain/);
+    // The evicted pod found the replacement already there.
+    const replacement = (await kube.core.listNode({ labelSelector: `${poolLabel}=${pool}` })).items
+      .map((n) => n.metadata!.name!)
+      .find((n) => !nodes.includes(n))!;
+    const pods = await waitPodsRunning(kube, namespace, 'app=web', 3, 60_000);
+    expect(pods.filter((p) => p.spec?.nodeName === replacement)).toHaveLength(1);
   });
 });

@@ -129,7 +129,11 @@ export class KwokProvider implements Provider {
     this.#logger = options.logger ?? silentLogger();
   }
 
-  async replace(node: V1Node): Promise<ReplaceResult> {
+  async surge(node: V1Node): Promise<ReplaceResult> {
+    return await this.replace(node, { keepOld: true });
+  }
+
+  async replace(node: V1Node, options: { keepOld?: boolean } = {}): Promise<ReplaceResult> {
     const oldName = node.metadata?.name ?? '';
     const uid = node.metadata?.uid;
     const name = replacementName(node, this.#poolLabel);
@@ -165,6 +169,13 @@ export class KwokProvider implements Provider {
         };
       }
       await new Promise((resolve) => setTimeout(resolve, this.#pollIntervalMs));
+    }
+    if (options.keepOld) {
+      return {
+        outcome: 'replaced',
+        replacement: name,
+        detail: `KWOK node ${name} is Ready (surge); ${oldName} kept`,
+      };
     }
 
     try {
