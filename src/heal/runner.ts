@@ -336,31 +336,10 @@ async function act(
     if (action === 'drain') {
       const cordon = await deps.nodeOps.cordon(record.node);
       if (cordon === 'absent') return { kind: 'node-gone' };
-      const result = await deps.drainer.drain(record.node, {
-        ...deps.drain,
-        timeoutMs: Math.max(1000, command.deadline - deps.now().getTime()),
-        signal,
-      });
+      const failed = await drainNode(deps, record, command.deadline - deps.now().getTime(), signal);
+      if (failed) return { kind: 'step-failed', step, detail: failed, permanent: true };
       const cordonedByUs = cordon === 'cordoned' || cordon === 'already-cordoned-by-us';
-      if (result.outcome === 'drained') {
-        await event(
-          deps,
-          record.node,
-          'NodeDrained',
-          `heal ${record.id}: ${result.evicted} pod(s) evicted, ${result.skipped} skipped, in ${Math.round(result.durationMs / 1000)} s`,
-        );
-        return {
-          kind: 'step-done',
-          step,
-          detail: `drained: ${result.evicted} evicted`,
-          cordonedByUs,
-        };
-      }
-      const detail =
-        result.outcome === 'blocked'
-          ? `drain blocked: ${result.reason}`
-          : `drain timed out with ${result.remaining.length} pod(s) left: ${result.remaining.slice(0, 5).join(', ')}`;
-      return { kind: 'step-failed', step, detail, permanent: true };
+      return { kind: 'step-done', step, detail: 'drained', cordonedByUs };
     }
     if (action === 'replace') {
       // Replacement is cordon, drain through the Eviction API, then the provider: workloads
@@ -373,33 +352,16 @@ async function act(
         // Surge: the replacement first, so evicted workloads have somewhere to go at once.
         const up = await provider.surge(node);
         if (up.outcome === 'replaced') surged = up.replacement ?? 'yes';
-        if (up.outcome !== 'replaced') {
+        else
           deps.logger.warn(
             { node: record.node, detail: up.detail },
             'surge failed; draining without it',
           );
-        }
       }
+      // Keep a third of the step for the provider to bring the replacement up.
       const remaining = command.deadline - deps.now().getTime();
-      const drained = await deps.drainer.drain(record.node, {
-        ...deps.drain,
-        // Keep a third of the step for the provider to bring the replacement up.
-        timeoutMs: Math.max(1000, Math.floor((remaining * 2) / 3)),
-        signal,
-      });
-      if (drained.outcome !== 'drained') {
-        const detail =
-          drained.outcome === 'blocked'
-            ? `drain blocked: ${drained.reason}`
-            : `drain timed out with ${drained.remaining.length} pod(s) left: ${drained.remaining.slice(0, 5).join(', ')}`;
-        return { kind: 'step-failed', step, detail, permanent: true };
-      }
-      await event(
-        deps,
-        record.node,
-        'NodeDrained',
-        `heal ${record.id}: ${drained.evicted} pod(s) evicted, ${drained.skipped} skipped, in ${Math.round(drained.durationMs / 1000)} s`,
-      );
+      const failed = await drainNode(deps, record, Math.floor((remaining * 2) / 3), signal);
+      if (failed) return { kind: 'step-failed', step, detail: failed, permanent: true };
       const result = await provider.replace(node);
       if (result.outcome === 'replaced') {
         await event(
@@ -454,6 +416,34 @@ async function act(
     const permanent = code === 'PERMANENT' || code === 'KUBE_PERMANENT';
     return { kind: 'step-failed', step, detail, permanent };
   }
+}
+
+/**
+ * Drains the (already cordoned) node within `timeoutMs`; says why when it could not, and
+ * announces the drain with a NodeDrained event when it could.
+ */
+async function drainNode(
+  deps: RunnerDeps,
+  record: HealRecord,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  const result = await deps.drainer.drain(record.node, {
+    ...deps.drain,
+    timeoutMs: Math.max(1000, timeoutMs),
+    signal,
+  });
+  if (result.outcome === 'blocked') return `drain blocked: ${result.reason}`;
+  if (result.outcome === 'timeout') {
+    return `drain timed out with ${result.remaining.length} pod(s) left: ${result.remaining.slice(0, 5).join(', ')}`;
+  }
+  await event(
+    deps,
+    record.node,
+    'NodeDrained',
+    `heal ${record.id}: ${result.evicted} pod(s) evicted, ${result.skipped} skipped, in ${Math.round(result.durationMs / 1000)} s`,
+  );
+  return undefined;
 }
 
 /** Looks for the fault resolving (alert resolved, or the condition healthy) or the node being gone. */
