@@ -1,16 +1,12 @@
 // A NotReady node in a 5-node pool is replaced: cordoned, drained with its PDB honoured, a new
 // node Ready in the pool, the old one gone, the heal record complete.
+import { nodehealEvents } from '../stack/helpers/events.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { setNodeCondition, stopHeartbeat } from '../stack/helpers/faults.ts';
-import { adminClients, uniqueName, type KubeClients } from '../stack/helpers/kube.ts';
+import { adminClients, type KubeClients } from '../stack/helpers/kube.ts';
 import { eventually } from '../stack/helpers/poll.ts';
-import { createNodePool, poolLabel, readyStatus, waitNodeReady } from '../stack/helpers/pool.ts';
-import {
-  createNamespace,
-  createReplicaSetWithPdb,
-  podsOnNode,
-  waitPodsRunning,
-} from '../stack/helpers/workloads.ts';
+import { poolLabel, readyStatus, waitNodeReady } from '../stack/helpers/pool.ts';
+import { podsOnNode, waitPodsRunning, poolWithWorkload } from '../stack/helpers/workloads.ts';
 import { nodehealKubeconfig } from './support/nodeheal-identity.ts';
 import { startHarness, type Harness } from './support/heal-harness.ts';
 
@@ -35,30 +31,14 @@ afterAll(async () => {
   await harness?.stop();
 });
 
-async function nodeEvents(node: string): Promise<string[]> {
-  const list = await kube.core.listEventForAllNamespaces({
-    fieldSelector: `involvedObject.name=${node}`,
-  });
-  return list.items
-    .filter((e) => e.source?.component === 'nodeheal' || e.reportingComponent === 'nodeheal')
-    .map((e) => e.reason ?? '');
-}
-
 describe('heal by replacement', () => {
   it('replaces a NotReady node: cordon, drain with the PDB honoured, new node Ready, old node gone', async () => {
-    const pool = uniqueName('rp');
-    const nodes = await createNodePool(kube, { name: pool, size: 5 });
-    const namespace = uniqueName('rp');
-    await createNamespace(kube, namespace);
-    await createReplicaSetWithPdb(kube, {
-      namespace,
-      name: 'web',
+    const { pool, nodes, namespace } = await poolWithWorkload(kube, 'rp', {
+      size: 5,
       replicas: 5,
       minAvailable: 4,
       spread: true,
-      nodeSelector: { [poolLabel]: pool },
     });
-    await waitPodsRunning(kube, namespace, 'app=web', 5);
     const onNodes = await Promise.all(nodes.map(async (n) => (await podsOnNode(kube, n)).length));
     const victim = nodes[onNodes.findIndex((c) => c > 0)]!;
 
@@ -86,7 +66,7 @@ describe('heal by replacement', () => {
     expect(readyStatus(replacement!)).toBe('True');
 
     // Events with the constant reasons, on the old node.
-    const reasons = await nodeEvents(victim);
+    const reasons = (await nodehealEvents(kube, victim)).map((e) => e.reason);
     for (const reason of [
       'HealStarted',
       'Escalated',
@@ -96,7 +76,7 @@ describe('heal by replacement', () => {
     ])
       expect(reasons).toContain(reason);
     // The workload is whole again.
-    await waitPodsRunning(kube, namespace, 'app=web', 5, 120_000);
+    await waitPodsRunning(kube, namespace, 'app=app', 5, 120_000);
   });
 });
 
@@ -112,19 +92,12 @@ describe('heal by replacement with surge', () => {
   afterAll(async () => surgeHarness?.stop());
 
   it('brings the replacement up before draining, so evicted pods land on it', async () => {
-    const pool = uniqueName('sg');
-    const nodes = await createNodePool(kube, { name: pool, size: 3 });
-    const namespace = uniqueName('sg');
-    await createNamespace(kube, namespace);
-    await createReplicaSetWithPdb(kube, {
-      namespace,
-      name: 'web',
+    const { pool, nodes, namespace } = await poolWithWorkload(kube, 'sg', {
+      size: 3,
       replicas: 3,
       minAvailable: 2,
       spread: true,
-      nodeSelector: { [poolLabel]: pool },
     });
-    await waitPodsRunning(kube, namespace, 'app=web', 3);
     const victim = nodes[0]!;
     await setNodeCondition(kube, victim, 'KernelDeadlock', 'True');
     await surgeHarness.fire(victim, 'NodeKernelDeadlock', {
@@ -139,7 +112,7 @@ describe('heal by replacement with surge', () => {
     const replacement = (await kube.core.listNode({ labelSelector: `${poolLabel}=${pool}` })).items
       .map((n) => n.metadata!.name!)
       .find((n) => !nodes.includes(n))!;
-    const pods = await waitPodsRunning(kube, namespace, 'app=web', 3, 60_000);
+    const pods = await waitPodsRunning(kube, namespace, 'app=app', 3, 60_000);
     expect(pods.filter((p) => p.spec?.nodeName === replacement)).toHaveLength(1);
   });
 });

@@ -1,23 +1,18 @@
 // A worker SIGKILLed mid-drain: another worker resumes from the heal record and the node is
 // drained and replaced exactly once. nodeheal runs as its chart's ServiceAccount, which cannot
 // read Secrets.
+import { nodehealEvents } from '../stack/helpers/events.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makePodsUnevictable, setNodeCondition } from '../stack/helpers/faults.ts';
 import {
   statusOfCall,
   tokenClients,
   adminClients,
-  uniqueName,
   type KubeClients,
 } from '../stack/helpers/kube.ts';
 import { eventually } from '../stack/helpers/poll.ts';
-import { createNodePool, poolLabel } from '../stack/helpers/pool.ts';
-import {
-  createNamespace,
-  createReplicaSetWithPdb,
-  podsOnNode,
-  waitPodsRunning,
-} from '../stack/helpers/workloads.ts';
+import { poolLabel } from '../stack/helpers/pool.ts';
+import { podsOnNode, poolWithWorkload } from '../stack/helpers/workloads.ts';
 import { sleep } from '../stack/wait.ts';
 import { nodehealKubeconfig } from './support/nodeheal-identity.ts';
 import { startHarness, type Harness } from './support/heal-harness.ts';
@@ -43,18 +38,11 @@ afterAll(async () => {
 
 describe('resuming after a worker dies', () => {
   it('a worker killed with SIGKILL mid-drain: another resumes; drained and replaced exactly once', async () => {
-    const pool = uniqueName('rs');
-    const nodes = await createNodePool(kube, { name: pool, size: 3 });
-    const namespace = uniqueName('rs');
-    await createNamespace(kube, namespace);
-    await createReplicaSetWithPdb(kube, {
-      namespace,
-      name: 'app',
+    const { pool, nodes, namespace } = await poolWithWorkload(kube, 'rs', {
+      size: 3,
       replicas: 6,
       minAvailable: 1,
-      nodeSelector: { [poolLabel]: pool },
     });
-    await waitPodsRunning(kube, namespace, 'app=app', 6);
     const counts = await Promise.all(nodes.map(async (n) => (await podsOnNode(kube, n)).length));
     const victim = nodes[counts.findIndex((c) => c > 0)]!;
     // Its pods cannot be evicted yet: the drain will wait on them.
@@ -98,11 +86,7 @@ describe('resuming after a worker dies', () => {
     expect(done.status, JSON.stringify(done.transitions.map((t) => t.detail))).toBe('healed');
     expect(done.transitions.filter((t) => t.kind === 'started')).toHaveLength(1);
 
-    const events = (
-      await kube.core.listEventForAllNamespaces({ fieldSelector: `involvedObject.name=${victim}` })
-    ).items.filter(
-      (e) => e.source?.component === 'nodeheal' || e.reportingComponent === 'nodeheal',
-    );
+    const events = await nodehealEvents(kube, victim);
     const count = (reason: string) =>
       events.filter((e) => e.reason === reason).reduce((n, e) => n + (e.count ?? 1), 0);
     expect(count('NodeDrained')).toBe(1);
@@ -118,19 +102,12 @@ describe('resuming after a worker dies', () => {
   });
 
   it('a worker stopped with SIGTERM mid-drain hands its heal back at once; the next resumes it', async () => {
-    const pool = uniqueName('tm');
-    const nodes = await createNodePool(kube, { name: pool, size: 3 });
-    const namespace = uniqueName('tm');
-    await createNamespace(kube, namespace);
-    await createReplicaSetWithPdb(kube, {
-      namespace,
-      name: 'app',
+    const { nodes, namespace } = await poolWithWorkload(kube, 'tm', {
+      size: 3,
       replicas: 3,
       minAvailable: 1,
       spread: true,
-      nodeSelector: { [poolLabel]: pool },
     });
-    await waitPodsRunning(kube, namespace, 'app=app', 3);
     const victim = nodes[0]!;
     await makePodsUnevictable(kube, victim);
     await setNodeCondition(kube, victim, 'KernelDeadlock', 'True');

@@ -1,5 +1,6 @@
 // Safety: a storm stops new heals and they resume after recovery; the pool budget holds heals to
 // one at a time; opt-out and control-plane nodes are left alone; dry-run mutates nothing.
+import { nodehealEvents } from '../stack/helpers/events.ts';
 import type { V1Node } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { setNodeCondition } from '../stack/helpers/faults.ts';
@@ -179,12 +180,6 @@ describe('dry-run', () => {
     const [node] = await createNodePool(kube, { name: pool, size: 3 });
     await setNodeCondition(kube, node!, 'KernelDeadlock', 'True');
     const before = mutableView(await kube.core.readNode({ name: node! }));
-    const nodehealEvents = async () =>
-      (
-        await kube.core.listEventForAllNamespaces({ fieldSelector: `involvedObject.name=${node}` })
-      ).items
-        .filter((e) => e.source?.component === 'nodeheal' || e.reportingComponent === 'nodeheal')
-        .map((e) => `${e.reason}: ${e.message}`);
     await harness.fire(node!, 'NodeKernelDeadlock', deadlock);
     const heal = await harness.finishedHeal(node!, 60_000);
     expect(heal.dryRun).toBe(true);
@@ -193,6 +188,6 @@ describe('dry-run', () => {
     // The node and its pool are exactly as before: no cordon, no annotation, no replacement, no events.
     expect(mutableView(await kube.core.readNode({ name: node! }))).toEqual(before);
     expect(await poolNodes(pool)).toHaveLength(3);
-    expect(await nodehealEvents()).toEqual([]);
+    expect((await nodehealEvents(kube, node!)).map((e) => `${e.reason}: ${e.message}`)).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
 // Workloads placed on simulated nodes: ReplicaSets behind PDBs, a DaemonSet, bare pods.
 import type { V1Pod, V1PodSpec } from '@kubernetes/client-node';
-import type { KubeClients } from './kube.ts';
+import { uniqueName, type KubeClients } from './kube.ts';
 import { eventually } from './poll.ts';
+import { createNodePool, poolLabel } from './pool.ts';
 
 const image = 'registry.k8s.io/pause:3.10';
 
@@ -143,4 +144,29 @@ export async function waitPodsRunning(
 export async function podsOnNode(kube: KubeClients, node: string): Promise<V1Pod[]> {
   const list = await kube.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` });
   return list.items;
+}
+
+/**
+ * A node pool named after `prefix`, a namespace, and a ReplicaSet `app` behind a PDB on the
+ * pool, waited for until every pod runs: the set-up most heal tests start from.
+ */
+export async function poolWithWorkload(
+  kube: KubeClients,
+  prefix: string,
+  o: { size: number; replicas: number; minAvailable: number; spread?: boolean },
+): Promise<{ pool: string; nodes: string[]; namespace: string }> {
+  const pool = uniqueName(prefix);
+  const nodes = await createNodePool(kube, { name: pool, size: o.size });
+  const namespace = uniqueName(prefix);
+  await createNamespace(kube, namespace);
+  await createReplicaSetWithPdb(kube, {
+    namespace,
+    name: 'app',
+    replicas: o.replicas,
+    minAvailable: o.minAvailable,
+    spread: o.spread ?? false,
+    nodeSelector: { [poolLabel]: pool },
+  });
+  await waitPodsRunning(kube, namespace, 'app=app', o.replicas);
+  return { pool, nodes, namespace };
 }
