@@ -13,7 +13,8 @@
 // the setup itself fails: it is a benchmark, not a test.
 //
 // Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 20), BENCH_WARMUP_SECONDS
-// (default 2), BENCH_CPU_PROF=<dir> runs nodeheal under `node --cpu-prof` and writes its profile
+// (default 2), BENCH_SIZES (alerts per request, default 1,10,100), BENCH_FRESH=0 (skip the fresh
+// rows), BENCH_CPU_PROF=<dir> runs nodeheal under `node --cpu-prof` and writes its profile
 // there when it stops.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -64,13 +65,25 @@ const connections = positiveNumber('BENCH_CONNECTIONS', 20);
 const warmupSeconds = positiveNumber('BENCH_WARMUP_SECONDS', 2);
 const cpuProfDir = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
 const FIXED_RATE = 500;
-const SIZES = [1, 10, 100] as const;
+const SIZES = sizesFromEnv();
+// Profiling one case: BENCH_SIZES=1 runs only the 1-alert rows; BENCH_FRESH=0 skips the fresh rows.
+const runFresh = process.env.BENCH_FRESH !== '0';
 
 const TARGETS = {
   alertsPerSecondAt100: 20_000,
   reqRatioAt1: 0.5,
   p99AtFixedRateMs: 25,
 };
+
+function sizesFromEnv(): number[] {
+  const raw = process.env.BENCH_SIZES ?? '1,10,100';
+  const sizes = raw.split(',').map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n <= 0)) {
+    console.error(`BENCH_SIZES must be positive integers separated by commas, got ${raw}`);
+    process.exit(2);
+  }
+  return sizes;
+}
 
 function positiveNumber(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -477,7 +490,9 @@ try {
     const again = await deliver(nodeheal, body);
     console.log(`  ${size} alerts/req, first delivery: ${first}; repeat: ${again}`);
   }
-  console.log(`  100 alerts/req, fresh nodes: ${await deliver(nodeheal, freshPayload(100))}`);
+  if (runFresh) {
+    console.log(`  100 alerts/req, fresh nodes: ${await deliver(nodeheal, freshPayload(100))}`);
+  }
 
   const rows: Row[] = [];
   for (const size of SIZES) {
@@ -486,25 +501,18 @@ try {
       rows.push(await measure(target, 'repeat', size, body));
     }
   }
-  for (const target of [bare, nodeheal]) {
-    rows.push(await measure(target, 'fresh', 100, { fresh: 100 }));
+  if (runFresh) {
+    for (const target of [bare, nodeheal]) {
+      rows.push(await measure(target, 'fresh', 100, { fresh: 100 }));
+    }
   }
-  const fixed = await measure(
-    nodeheal,
-    `fixed ${FIXED_RATE}/s`,
-    1,
-    { fixed: repeatPayload(1) },
-    FIXED_RATE,
-  );
-  rows.push(fixed);
+  const fixed = SIZES.includes(1)
+    ? await measure(nodeheal, `fixed ${FIXED_RATE}/s`, 1, { fixed: repeatPayload(1) }, FIXED_RATE)
+    : undefined;
+  if (fixed) rows.push(fixed);
 
-  const find = (target: Row['target'], variant: Row['variant'], alerts: number): Row => {
-    const row = rows.find(
-      (r) => r.target === target && r.variant === variant && r.alerts === alerts,
-    );
-    if (!row) throw new Error(`no row for ${target} ${variant} ${alerts}`);
-    return row;
-  };
+  const find = (target: Row['target'], variant: Row['variant'], alerts: number) =>
+    rows.find((r) => r.target === target && r.variant === variant && r.alerts === alerts);
   const rep100 = find('nodeheal', 'repeat', 100);
   const fresh100 = find('nodeheal', 'fresh', 100);
   const nh1 = find('nodeheal', 'repeat', 1);
@@ -527,32 +535,42 @@ try {
     );
   }
   console.log('');
-  console.log(
-    `nodeheal at ${FIXED_RATE} req/s, 1 alert/req: p50 ${fixed.p50} ms, p99 ${fixed.p99} ms`,
-  );
-  console.log(`(achieved ${fmt(fixed.reqPerSec)} req/s, non-2xx ${fixed.non2xx})`);
-  console.log('');
+  if (fixed) {
+    console.log(
+      `nodeheal at ${FIXED_RATE} req/s, 1 alert/req: p50 ${fixed.p50} ms, p99 ${fixed.p99} ms`,
+    );
+    console.log(`(achieved ${fmt(fixed.reqPerSec)} req/s, non-2xx ${fixed.non2xx})`);
+    console.log('');
+  }
   console.log('targets:');
-  const lines: [boolean, string][] = [
-    [
+  // A target whose rows were not run (BENCH_SIZES, BENCH_FRESH) is left out.
+  const lines: [boolean, string][] = [];
+  if (rep100) {
+    lines.push([
       rep100.alertsPerSec >= TARGETS.alertsPerSecondAt100,
       `100 alerts/req, repeats: ≥ ${fmt(TARGETS.alertsPerSecondAt100)} alerts/s (measured ${fmt(rep100.alertsPerSec)})`,
-    ],
-    [
+    ]);
+  }
+  if (fresh100) {
+    lines.push([
       fresh100.alertsPerSec >= TARGETS.alertsPerSecondAt100,
       `100 alerts/req, fresh nodes: ≥ ${fmt(TARGETS.alertsPerSecondAt100)} alerts/s (measured ${fmt(fresh100.alertsPerSec)})`,
-    ],
-    [
+    ]);
+  }
+  if (nh1 && bare1) {
+    lines.push([
       nh1.reqPerSec >= TARGETS.reqRatioAt1 * bare1.reqPerSec,
       `1 alert/req: nodeheal req/s ≥ half of bare (${fmt(nh1.reqPerSec)} vs ${fmt(bare1.reqPerSec)}, ` +
         `${((100 * nh1.reqPerSec) / bare1.reqPerSec).toFixed(0)} %)`,
-    ],
-    [
+    ]);
+  }
+  if (fixed) {
+    lines.push([
       fixed.p99 <= TARGETS.p99AtFixedRateMs && fixed.non2xx === 0 && fixed.errors === 0,
       `p99 ≤ ${TARGETS.p99AtFixedRateMs} ms at ${FIXED_RATE} req/s, 1 alert/req, all 2xx ` +
         `(measured p99 ${fixed.p99} ms)`,
-    ],
-  ];
+    ]);
+  }
   for (const [pass, text] of lines) console.log(`  ${verdict(pass)}  ${text}`);
   const nodehealErrors = rows
     .filter((r) => r.target === 'nodeheal')
