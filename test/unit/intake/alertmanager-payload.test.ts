@@ -1,5 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  alertmanagerPayloadSchema,
+  fastAlertmanagerPayloadSchema,
   formatPath,
   parseAlertmanagerPayload,
   parseRfc3339,
@@ -306,6 +309,62 @@ describe('parseAlertmanagerPayload: rejected', () => {
   });
 });
 
+describe('the fast pass: never accepts what the detailed schema rejects, same result', () => {
+  const kvFields = ['groupLabels', 'commonLabels', 'commonAnnotations', 'routeLabels'] as const;
+  const alertKvFields = ['labels', 'annotations'] as const;
+  // Label maps of every shape: strings, other JSON values, nested, arrays, null, odd keys.
+  const kvLike = fc.oneof(
+    fc.dictionary(fc.string(), fc.string()),
+    fc.dictionary(fc.string(), fc.jsonValue()),
+    fc.jsonValue(),
+    fc.constant(Object.create(null)),
+    fc.constant({ ['__proto__']: 'x' }),
+    fc.constant(JSON.parse('{"__proto__": "x", "a": "b"}') as unknown),
+    fc.constant(JSON.parse('{"__proto__": {"a": 1}}') as unknown),
+    fc.constant(new Map([['a', 'b']]) as unknown),
+    fc.constant(new Date() as unknown),
+  );
+
+  function agree(body: unknown): void {
+    const fast = fastAlertmanagerPayloadSchema.safeParse(body);
+    const detailed = alertmanagerPayloadSchema.safeParse(body);
+    if (fast.success) {
+      expect(detailed.success).toBe(true);
+      expect(fast.data).toEqual(detailed.data);
+    }
+    const parsed = parseAlertmanagerPayload(body);
+    expect(parsed.ok).toBe(detailed.success);
+    if (parsed.ok && detailed.success) expect(parsed.payload).toEqual(detailed.data);
+  }
+
+  it('on random label maps anywhere in the payload', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...kvFields),
+        fc.constantFrom(...alertKvFields),
+        kvLike,
+        kvLike,
+        fc.boolean(),
+        (field, alertField, top, inAlert, both) => {
+          const body = everyField() as Json & { alerts: Json[] };
+          body[field] = top;
+          if (both) (body.alerts[0] as Json)[alertField] = inAlert;
+          agree(body);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('on whole random values', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (body) => {
+        agree(body);
+      }),
+    );
+  });
+});
+
 describe('parseRfc3339', () => {
   it.each<[string, string | undefined]>([
     ['2024-05-01T10:00:00Z', '2024-05-01T10:00:00.000Z'],
@@ -328,6 +387,15 @@ describe('parseRfc3339', () => {
     ['', undefined],
   ])('%s', (input, iso) => {
     expect(parseRfc3339(input)?.toISOString()).toBe(iso);
+    // Parsed results are remembered: the second answer is the same, in a Date of its own.
+    const again = parseRfc3339(input);
+    expect(again?.toISOString()).toBe(iso);
+    if (again) again.setTime(0);
+    expect(parseRfc3339(input)?.toISOString()).toBe(iso);
+  });
+
+  it('rejects strings longer than any timestamp without parsing them', () => {
+    expect(parseRfc3339(`2024-05-01T10:00:00.123456789+02:00${' '.repeat(1000)}`)).toBeUndefined();
   });
 });
 
