@@ -119,6 +119,7 @@ function newest<T>(items: T[], time: (item: T) => number, limit: number): T[] {
  * - Bounded: transitions and resolved episodes older than `fault.flap.windowMs` before `now` are
  *   dropped, transitions beyond `maxTransitions + 1` (enough to tell flapping) too, and at most
  *   `MAX_TRACKED_ALERTS` alerts are kept per list.
+ * - When the alert changes nothing, the given history object itself is returned.
  */
 export function recordTransition(
   history: FaultHistory | undefined,
@@ -156,7 +157,7 @@ export function recordTransition(
   }
 
   const horizon = nowMs - fault.flap.windowMs;
-  return {
+  const next: FaultHistory = {
     active: newest(active, (entry) => entry.startsAt, MAX_TRACKED_ALERTS),
     resolved: newest(
       resolved.filter((entry) => entry.endsAt > horizon),
@@ -174,6 +175,19 @@ export function recordTransition(
       ? { scheduledFor: h.scheduledFor }
       : {}),
   };
+  // Nothing changed (a repeat delivery): the very same object, so that a caller can tell without
+  // comparing serialisations that there is nothing to store.
+  const unchanged =
+    history !== undefined &&
+    sameItems(next.active, h.active) &&
+    sameItems(next.resolved, h.resolved) &&
+    sameItems(next.transitions, h.transitions) &&
+    next.scheduledFor === h.scheduledFor;
+  return unchanged ? history : next;
+}
+
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
 }
 
 /** The history with the queue's job for the current episode confirmed, due at `dueAt`. */

@@ -1,6 +1,7 @@
 // Triage: pure decisions about incoming node alerts (dedupe key, debounce, flap detection).
 export type { AlertStatus, NodeAlert } from './node-alert.ts';
 export { dedupeKey } from './dedupe-key.ts';
+export { isoTime } from './iso-time.ts';
 export {
   DEFAULT_CLOCK_SKEW_TOLERANCE_MS,
   EMPTY_HISTORY,

@@ -7,6 +7,7 @@ import {
   recordTransition,
 } from './fault-history.ts';
 import type { FaultHistory, TriageOptions, TriageRule } from './fault-history.ts';
+import { isoTime } from './iso-time.ts';
 import type { AlertStatus, NodeAlert } from './node-alert.ts';
 
 /** Low-cardinality reasons, usable as metric labels (`nodeheal_alerts_ignored_total{reason}`). */
@@ -61,10 +62,6 @@ export type TriageDecision =
       readonly detail: string;
     };
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
 /**
  * Decides what an alert means for the heal of its (node, fault). Pure: `now` is a parameter.
  * Pass the history as stored before this alert, then store `recordTransition(...)` (or use
@@ -99,6 +96,20 @@ export function triage(
   now: Date,
   options: TriageOptions = {},
 ): TriageDecision {
+  return decide(alert, fault, history, now, options, () =>
+    recordTransition(history, alert, now, fault, options),
+  );
+}
+
+/** `triage`, given the history after the alert (computed at most once, and only if needed). */
+function decide(
+  alert: NodeAlert,
+  fault: TriageRule,
+  history: FaultHistory | undefined,
+  now: Date,
+  options: TriageOptions,
+  historyAfter: () => FaultHistory,
+): TriageDecision {
   const key = dedupeKey(alert.node, fault.name);
   const h = history ?? EMPTY_HISTORY;
   const kind = classifyAlert(h, alert, now, options);
@@ -117,17 +128,17 @@ export function triage(
     case 'future-start':
       return ignore(
         'future-start',
-        `${alert.alertname} starts at ${iso(startsAt)}, beyond the clock-skew tolerance after ${now.toISOString()}`,
+        `${alert.alertname} starts at ${isoTime(startsAt)}, beyond the clock-skew tolerance after ${now.toISOString()}`,
       );
     case 'stale-firing':
       return ignore(
         'stale-firing',
-        `${alert.alertname} firing since ${iso(startsAt)} is older than what is already recorded for ${alert.fingerprint}`,
+        `${alert.alertname} firing since ${isoTime(startsAt)} is older than what is already recorded for ${alert.fingerprint}`,
       );
     case 'stale-resolve':
       return ignore(
         'stale-resolve',
-        `resolved ${alert.alertname} from ${iso(startsAt)} belongs to an older episode than the one firing`,
+        `resolved ${alert.alertname} from ${isoTime(startsAt)} belongs to an older episode than the one firing`,
       );
     case 'duplicate-resolve':
       return ignore('duplicate-resolve', `${alert.alertname} was already resolved`);
@@ -145,7 +156,7 @@ export function triage(
               detail: `${alert.alertname} fired while heal ${running.healId} runs`,
             };
       }
-      const next = recordTransition(h, alert, now, fault, options);
+      const next = historyAfter();
       const faultStart = Math.min(...next.active.map((entry) => entry.startsAt), startsAt);
       const flapping = countTransitions(next, now, fault.flap.windowMs) > fault.flap.maxTransitions;
       const due = faultStart + fault.debounceMs + (flapping ? fault.flap.holdForMs : 0);
@@ -165,7 +176,7 @@ export function triage(
         repeat: kind === 'repeat-firing',
         reason,
         detail:
-          `${fault.name} on ${alert.node} since ${iso(faultStart)}: due ${iso(dueAt)}` +
+          `${fault.name} on ${alert.node} since ${isoTime(faultStart)}: due ${isoTime(dueAt)}` +
           (flapping ? ` (flapping: held ${fault.flap.holdForMs / 1000}s longer)` : ''),
       };
     }
@@ -208,8 +219,6 @@ export function applyAlert(
   now: Date,
   options: TriageOptions = {},
 ): { decision: TriageDecision; history: FaultHistory } {
-  return {
-    decision: triage(alert, fault, history, now, options),
-    history: recordTransition(history, alert, now, fault, options),
-  };
+  const next = recordTransition(history, alert, now, fault, options);
+  return { decision: decide(alert, fault, history, now, options, () => next), history: next };
 }

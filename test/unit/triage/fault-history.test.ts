@@ -174,6 +174,27 @@ describe('recordTransition', () => {
     recordTransition(history, resolved(0, MIN), at(MIN), RULE);
     expect(history).toEqual(copy);
   });
+
+  it('hands back the very same history when the alert changes nothing (a repeat)', () => {
+    const history = replay([{ alert: firing(0), now: 30 * SEC }]) as FaultHistory;
+    expect(recordTransition(history, firing(0), at(90 * SEC), RULE)).toBe(history);
+    const confirmed = { ...history, scheduledFor: T0 + 5 * MIN };
+    expect(recordTransition(confirmed, firing(0), at(90 * SEC), RULE)).toBe(confirmed);
+  });
+
+  it('returns a new history whenever something changed, even only by pruning', () => {
+    const history = replay([{ alert: firing(0), now: 30 * SEC }]) as FaultHistory;
+    const other = recordTransition(history, firing(40 * SEC, OTHER), at(50 * SEC), RULE);
+    expect(other).not.toBe(history);
+    expect(other.active).toHaveLength(2);
+    // Long after: the firing transition leaves the flap window, the alert still fires.
+    const pruned = recordTransition(history, firing(0), at(RULE.flap.windowMs + MIN), RULE);
+    expect(pruned).not.toBe(history);
+    expect(pruned.transitions).toEqual([]);
+    const confirmed = { ...history, scheduledFor: T0 + 5 * MIN };
+    const newEpisode = recordTransition(confirmed, firing(40 * SEC, OTHER), at(50 * SEC), RULE);
+    expect(newEpisode.scheduledFor).toBeUndefined();
+  });
 });
 
 describe('classifyAlert', () => {
