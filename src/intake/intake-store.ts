@@ -1,9 +1,15 @@
 // Redis side of the intake: per-key triage histories and the durable log of received alerts.
-// A batch is committed atomically with a compare-and-set on every history it read, so that two
-// Alertmanagers delivering the same alerts at once cannot both act on a stale history.
+// A request's batch is committed atomically with a compare-and-set on every history it read, so
+// that two Alertmanagers delivering the same alerts at once cannot both act on a stale history.
+//
+// Two things keep this to about one Redis round trip per turn of the event loop, whatever the
+// number of concurrent requests (bench:intake): the histories last read or written are cached
+// (HistoryCache; the compare-and-set catches a stale entry), and the commits of concurrent
+// requests travel together in one script call (MicroBatcher), each still checked on its own.
 import type { Redis } from 'ioredis';
-import { casUpdate, jsonParser } from '../queue/cas.ts';
 import { faultHistorySchema, markScheduled, type FaultHistory } from '../triage/index.ts';
+import { HistoryCache } from './history-cache.ts';
+import { MicroBatcher } from './micro-batcher.ts';
 
 export interface HistorySnapshot {
   key: string;
@@ -13,7 +19,7 @@ export interface HistorySnapshot {
 }
 
 export interface AlertRecord {
-  /** Flat string fields written to the `nodeheal:alerts` stream. */
+  /** Fields of one stream entry, stored as a JSON object in its single field `alert`. */
   [field: string]: string;
 }
 
@@ -25,12 +31,21 @@ export interface CommitBatch {
 }
 
 export interface IntakeStore {
+  /** The histories of `keys` as last known (cached, or read from Redis), in the same order. */
   readHistories(keys: string[]): Promise<HistorySnapshot[]>;
   /** Records that the queue holds the job of `key`'s current episode, due at `dueAt`. */
   confirmScheduled(key: string, dueAt: Date): Promise<void>;
-  /** true when committed; false when another writer changed one of the histories first. */
+  /**
+   * true when committed; false when another writer changed one of the histories first (the
+   * current values are then known: read again and retry).
+   */
   commit(batch: CommitBatch): Promise<boolean>;
   ping(): Promise<void>;
+}
+
+export interface IntakeStoreOptions {
+  /** Histories kept in memory (least recently used dropped first). */
+  cacheEntries?: number;
 }
 
 export const ALERT_LOG_STREAM = 'nodeheal:alerts';
@@ -39,96 +54,194 @@ export const OBSERVATION_STREAM = 'nodeheal:observations';
 const HISTORY_TTL_SECONDS = 7 * 24 * 3600;
 /** The alert log is capped (approximately, which is cheap for Redis). */
 const ALERT_LOG_MAXLEN = 200_000;
+/** Enough for every (node, fault) of a 10,000-node cluster with a few faults each. */
+const DEFAULT_CACHE_ENTRIES = 50_000;
+/**
+ * Script arguments per call: bounds how long one call holds Redis (it runs atomically) and the
+ * size of one write. Several calls are sent when concurrent requests bring more.
+ */
+const MAX_ARGS_PER_CALL = 20_000;
+const CONFIRM_ATTEMPTS = 16;
 
 export function historyKey(key: string): string {
   return `nodeheal:history:${key}`;
 }
 
-// KEYS: the n history keys. ARGV: n, ttl, maxlen, then n expected values ('' = absent), n new
-// values ('' = unchanged), then records as count followed by (stream, fieldcount, f, v, ...).
+// One call commits several requests' batches, in order, each on its own: a batch whose histories
+// changed since they were read is skipped and its keys' current values returned, the others are
+// applied. Later batches see the writes of earlier ones.
+// KEYS: the alert-log stream, the observation stream, then the history keys of every batch.
+// ARGV: ttl, maxlen, number of batches, then per batch: n, n expected values ('' = absent),
+// n new values ('' = unchanged), the number of alert-log entries and of observations, then each
+// entry as one JSON text (stored as the entry's single field `alert`).
+// Returns per batch 1 (applied) or the list of its keys' current values ('' = absent).
 const commitScript = `
-local n = tonumber(ARGV[1])
-for i = 1, n do
-  local current = redis.call('GET', KEYS[i])
-  if current == false then current = '' end
-  if current ~= ARGV[3 + i] then return 0 end
+local ttl = ARGV[1]
+local maxlen = ARGV[2]
+local batches = tonumber(ARGV[3])
+local results = {}
+local pos = 4
+local k = 2
+for b = 1, batches do
+  local n = tonumber(ARGV[pos])
+  local alerts = tonumber(ARGV[pos + 2 * n + 1])
+  local observations = tonumber(ARGV[pos + 2 * n + 2])
+  local first = pos + 2 * n + 3
+  local ok = true
+  for i = 1, n do
+    if (redis.call('GET', KEYS[k + i]) or '') ~= ARGV[pos + i] then ok = false end
+  end
+  if ok then
+    for i = 1, n do
+      local value = ARGV[pos + n + i]
+      if value ~= '' then redis.call('SET', KEYS[k + i], value, 'EX', ttl) end
+    end
+    for i = 0, alerts - 1 do
+      redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'alert', ARGV[first + i])
+    end
+    for i = alerts, alerts + observations - 1 do
+      redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', 'alert', ARGV[first + i])
+    end
+    results[b] = 1
+  else
+    local current = {}
+    for i = 1, n do current[i] = redis.call('GET', KEYS[k + i]) or '' end
+    results[b] = current
+  end
+  pos = first + alerts + observations
+  k = k + n
 end
-for i = 1, n do
-  local value = ARGV[3 + n + i]
-  if value ~= '' then redis.call('SET', KEYS[i], value, 'EX', ARGV[2]) end
-end
-local pos = 4 + 2 * n
-local records = tonumber(ARGV[pos])
-pos = pos + 1
-for r = 1, records do
-  local stream = ARGV[pos]
-  local fields = tonumber(ARGV[pos + 1])
-  local args = {stream, 'MAXLEN', '~', ARGV[3], '*'}
-  for f = 1, fields * 2 do args[#args + 1] = ARGV[pos + 1 + f] end
-  redis.call('XADD', unpack(args))
-  pos = pos + 2 + fields * 2
-end
-return 1
+return results
 `;
 
-export function redisIntakeStore(redis: Redis): IntakeStore {
+/** One request's commit, as script arguments. */
+interface EncodedCommit {
+  keys: string[];
+  /** n, expected values, new values, entry counts, entries (JSON). */
+  args: string[];
+  batch: CommitBatch;
+}
+
+type CommitResult = 1 | string[];
+
+export function redisIntakeStore(redis: Redis, options: IntakeStoreOptions = {}): IntakeStore {
   redis.defineCommand('nodehealCommitIntake', { lua: commitScript });
   const call = redis as unknown as {
-    nodehealCommitIntake(numKeys: number, ...args: (string | number)[]): Promise<number>;
+    nodehealCommitIntake(numKeys: number, ...args: string[]): Promise<CommitResult[]>;
   };
-  return {
+  const cache = new HistoryCache<FaultHistory>(options.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
+
+  const remember = (key: string, raw: string | null) => {
+    cache.set(key, { raw, history: raw === null ? undefined : parseHistory(raw) });
+  };
+
+  const batcher = new MicroBatcher<EncodedCommit, CommitResult>({
+    maxWeight: MAX_ARGS_PER_CALL,
+    weight: (c) => c.keys.length + c.args.length,
+    send: async (commits) => {
+      const keys = [ALERT_LOG_STREAM, OBSERVATION_STREAM, ...commits.flatMap((c) => c.keys)];
+      let results: CommitResult[];
+      try {
+        results = await call.nodehealCommitIntake(
+          keys.length,
+          ...keys,
+          String(HISTORY_TTL_SECONDS),
+          String(ALERT_LOG_MAXLEN),
+          String(commits.length),
+          ...commits.flatMap((c) => c.args),
+        );
+      } catch (error) {
+        // The script may or may not have run (a timeout): what Redis holds is unknown.
+        for (const c of commits) for (const s of c.batch.snapshots) cache.delete(s.key);
+        throw error;
+      }
+      // In order, as the script applied them: a later batch's write is the one that stays.
+      commits.forEach((c, i) => {
+        const result = results[i];
+        c.batch.snapshots.forEach((s, j) => {
+          if (result === 1) {
+            // Unchanged histories keep their entry as it is.
+            const h = c.batch.next.get(s.key);
+            if (h !== undefined) {
+              cache.set(s.key, { raw: c.args[1 + c.keys.length + j] ?? null, history: h });
+            }
+          } else if (Array.isArray(result)) {
+            const current = result[j] ?? '';
+            remember(s.key, current === '' ? null : current);
+          }
+        });
+      });
+      return results;
+    },
+  });
+
+  const commit = async (batch: CommitBatch): Promise<boolean> => {
+    const result = await batcher.submit(encodeCommit(batch));
+    return result === 1;
+  };
+
+  const store: IntakeStore = {
     async readHistories(keys) {
-      if (keys.length === 0) return [];
-      const values = await redis.mget(keys.map(historyKey));
-      return keys.map((key, i) => {
-        const raw = values[i] ?? null;
-        return { key, raw, history: raw === null ? undefined : parseHistory(raw) };
+      const snapshots: HistorySnapshot[] = [];
+      const missing: number[] = [];
+      keys.forEach((key, i) => {
+        const entry = cache.get(key);
+        if (entry === undefined) missing.push(i);
+        snapshots.push({ key, raw: entry?.raw ?? null, history: entry?.history });
       });
+      if (missing.length > 0) {
+        const values = await redis.mget(missing.map((i) => historyKey(keys[i] ?? '')));
+        missing.forEach((i, j) => {
+          const raw = values[j] ?? null;
+          const snapshot = {
+            key: keys[i] ?? '',
+            raw,
+            history: raw === null ? undefined : parseHistory(raw),
+          };
+          snapshots[i] = snapshot;
+          cache.set(snapshot.key, { raw, history: snapshot.history });
+        });
+      }
+      return snapshots;
     },
-    async commit(batch) {
-      const keys = batch.snapshots.map((s) => historyKey(s.key));
-      const expected = batch.snapshots.map((s) => s.raw ?? '');
-      const next = batch.snapshots.map((s) => {
-        const h = batch.next.get(s.key);
-        return h === undefined ? '' : JSON.stringify(h);
-      });
-      const recordArgs: string[] = [];
-      const push = (stream: string, record: AlertRecord) => {
-        const entries = Object.entries(record);
-        recordArgs.push(stream, String(entries.length), ...entries.flat());
-      };
-      for (const r of batch.records) push(ALERT_LOG_STREAM, r);
-      for (const o of batch.observations) push(OBSERVATION_STREAM, o);
-      const result = await call.nodehealCommitIntake(
-        keys.length,
-        ...keys,
-        keys.length,
-        HISTORY_TTL_SECONDS,
-        ALERT_LOG_MAXLEN,
-        ...expected,
-        ...next,
-        batch.records.length + batch.observations.length,
-        ...recordArgs,
-      );
-      return result === 1;
-    },
+    commit,
     async confirmScheduled(key, dueAt) {
-      await casUpdate(
-        redis,
-        historyKey(key),
-        jsonParser<FaultHistory>(faultHistorySchema),
-        (h) => ({
-          // Only while the episode still fires: a resolution in between must not be undone.
-          next: h && h.active.length > 0 ? markScheduled(h, dueAt) : undefined,
-          result: undefined,
-        }),
-        { ttlSeconds: HISTORY_TTL_SECONDS },
-      );
+      for (let attempt = 1; attempt <= CONFIRM_ATTEMPTS; attempt++) {
+        const [snapshot] = await store.readHistories([key]);
+        const h = snapshot?.history;
+        // Only while the episode still fires: a resolution in between must not be undone.
+        if (snapshot === undefined || h === undefined || h.active.length === 0) return;
+        const next = markScheduled(h, dueAt);
+        if (JSON.stringify(next) === snapshot.raw) return;
+        const done = await commit({
+          snapshots: [snapshot],
+          next: new Map([[key, next]]),
+          records: [],
+          observations: [],
+        });
+        if (done) return;
+      }
+      throw new Error(`history ${key} kept changing; its scheduled job is not confirmed`);
     },
     async ping() {
       await redis.ping();
     },
   };
+  return store;
+}
+
+function encodeCommit(batch: CommitBatch): EncodedCommit {
+  const keys = batch.snapshots.map((s) => historyKey(s.key));
+  const args: string[] = [String(keys.length)];
+  for (const s of batch.snapshots) args.push(s.raw ?? '');
+  for (const s of batch.snapshots) {
+    const h = batch.next.get(s.key);
+    args.push(h === undefined ? '' : JSON.stringify(h));
+  }
+  args.push(String(batch.records.length), String(batch.observations.length));
+  for (const r of batch.records) args.push(JSON.stringify(r));
+  for (const o of batch.observations) args.push(JSON.stringify(o));
+  return { keys, args, batch };
 }
 
 /** A stored history that no longer parses is treated as absent rather than blocking the key. */

@@ -13,6 +13,7 @@ import { matchFault, type Catalog, type Fault } from '../rules/index.ts';
 import {
   applyAlert,
   dedupeKey,
+  isoTime,
   type FaultHistory,
   type NodeAlert,
   type TriageDecision,
@@ -39,8 +40,8 @@ export interface AlertOutcome {
   fault?: string;
   key?: string;
   decision: TriageDecision['kind'];
+  /** Low-cardinality; the sentence behind it is in the log (and `nodeheal simulate`). */
   reason: string;
-  detail: string;
   dueAt?: string;
 }
 
@@ -84,7 +85,8 @@ export async function processWebhook(
     const next = new Map<string, FaultHistory>();
     for (const s of snapshots) {
       const h = histories.get(s.key);
-      if (h !== undefined && JSON.stringify(h) !== s.raw) next.set(s.key, h);
+      // Triage hands back the history it was given when the alerts changed nothing.
+      if (h !== undefined && h !== s.history && JSON.stringify(h) !== s.raw) next.set(s.key, h);
     }
     const receivedAt = now.toISOString();
     const records: AlertRecord[] = [
@@ -105,7 +107,11 @@ export async function processWebhook(
       .map((t) => alertRecord(t.alert, t.fault.name, t.decision, receivedAt, context));
     committed = await deps.store.commit({ snapshots, next, records, observations });
     finalHistories = histories;
-    if (!committed) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+    // A conflict leaves the store knowing the current values, so the first retry goes at once;
+    // later ones back off a little (another replica committing the same keys).
+    if (!committed && attempt > 1) {
+      await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+    }
   }
   if (!committed) {
     throw new CommitConflictError(`histories kept changing under ${MAX_ATTEMPTS} attempts`);
@@ -141,8 +147,8 @@ async function applyQueueOperations(
             alertname: alert.alertname,
             fingerprint: alert.fingerprint,
             labels: { ...alert.labels },
-            startsAt: alert.startsAt.toISOString(),
-            dueAt: decision.dueAt.toISOString(),
+            startsAt: isoTime(alert.startsAt),
+            dueAt: isoTime(decision.dueAt),
             scheduledAt: now.toISOString(),
             flapping: decision.flapping,
           },
@@ -178,11 +184,11 @@ function alertRecord(
     fault,
     key: decision.key,
     fingerprint: alert.fingerprint,
-    startsAt: alert.startsAt.toISOString(),
-    endsAt: alert.endsAt?.toISOString() ?? '',
+    startsAt: isoTime(alert.startsAt),
+    endsAt: alert.endsAt ? isoTime(alert.endsAt) : '',
     decision: decision.kind,
     reason: decision.reason,
-    dueAt: decision.kind === 'debounce' ? decision.dueAt.toISOString() : '',
+    dueAt: decision.kind === 'debounce' ? isoTime(decision.dueAt) : '',
     ...context,
   };
 }
@@ -203,7 +209,6 @@ function report(
       status: 'unknown',
       decision: 'ignore',
       reason: i.reason,
-      detail: i.detail,
     });
   }
   for (const { alert, fault, decision } of triaged) {
@@ -213,18 +218,21 @@ function report(
       observeFlapping(deps.metrics, fault.name);
     // Repeats (Alertmanager's repeat_interval, the HA twin) change nothing: debug level only.
     const quiet = decision.kind === 'debounce' && decision.repeat && !decision.flapping;
-    deps.logger[quiet ? 'debug' : 'info'](
-      {
-        key: decision.key,
-        node: alert.node,
-        fault: fault.name,
-        alertname: alert.alertname,
-        status: alert.status,
-        decision: decision.kind,
-        reason: decision.reason,
-      },
-      decision.detail,
-    );
+    const level = quiet ? 'debug' : 'info';
+    if (deps.logger.isLevelEnabled(level)) {
+      deps.logger[level](
+        {
+          key: decision.key,
+          node: alert.node,
+          fault: fault.name,
+          alertname: alert.alertname,
+          status: alert.status,
+          decision: decision.kind,
+          reason: decision.reason,
+        },
+        decision.detail,
+      );
+    }
     outcomes.push({
       alertname: alert.alertname,
       status: alert.status,
@@ -233,8 +241,7 @@ function report(
       key: decision.key,
       decision: decision.kind,
       reason: decision.reason,
-      detail: decision.detail,
-      ...(decision.kind === 'debounce' ? { dueAt: decision.dueAt.toISOString() } : {}),
+      ...(decision.kind === 'debounce' ? { dueAt: isoTime(decision.dueAt) } : {}),
     });
   }
   return outcomes;

@@ -134,9 +134,8 @@ describe('Redis outage', () => {
       const entries = await client.xrange('nodeheal:alerts', '-', '+');
       const seen = new Set(
         entries.map(([, fields]) => {
-          const f = new Map<string, string>();
-          for (let i = 0; i < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
-          return `${f.get('node')}/${f.get('status')}`;
+          const record = JSON.parse(fields[1] ?? '{}') as { node?: string; status?: string };
+          return `${record.node}/${record.status}`;
         }),
       );
       for (const n of nodes) expect(seen.has(`${n}/firing`), `${n} firing recorded`).toBe(true);

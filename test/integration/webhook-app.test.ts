@@ -157,9 +157,9 @@ async function logged(fingerprint: string): Promise<Record<string, string>[]> {
   const entries = await h.redis.xrevrange(ALERT_LOG_STREAM, '+', '-', 'COUNT', 2000);
   return entries
     .map(([, fields]) => {
-      const record: Record<string, string> = {};
-      for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]!] = fields[i + 1]!;
-      return record;
+      // One field per entry: `alert`, the record as a JSON object.
+      expect(fields[0]).toBe('alert');
+      return JSON.parse(fields[1] ?? '{}') as Record<string, string>;
     })
     .filter((r) => r.fingerprint === fingerprint);
 }
