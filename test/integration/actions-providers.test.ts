@@ -260,7 +260,22 @@ describe('ClusterApiProvider', () => {
     // Another cluster's Machine, for another node, must stay.
     const otherNamespace = uniqueName('capi-other');
     await createNamespace(kube, otherNamespace);
-    await createMachine(otherNamespace, 'other', `${pool}-elsewhere`, owner);
+    // Owned by a MachineSet of its own namespace: an owner reference across namespaces would be
+    // dangling, and Kubernetes' garbage collector deletes such dependents (this test flaked so).
+    const otherSet = (await custom.createNamespacedCustomObject({
+      ...machineSetApi,
+      namespace: otherNamespace,
+      body: {
+        apiVersion: 'cluster.x-k8s.io/v1beta1',
+        kind: 'MachineSet',
+        metadata: { name: 'md-0', namespace: otherNamespace },
+        spec: { clusterName: 'other', replicas: 1 },
+      },
+    })) as Machine;
+    await createMachine(otherNamespace, 'other', `${pool}-elsewhere`, {
+      name: 'md-0',
+      uid: otherSet.metadata?.uid ?? '',
+    });
 
     const provider = new ClusterApiProvider(kube.kc);
     expect(provider.canSurge).toBe(false);
