@@ -8,7 +8,7 @@ import {
   observeTriageDecision,
   type Metrics,
 } from '../metrics/index.ts';
-import { HEAL_JOB_VERSION, type HealScheduler } from '../queue/index.ts';
+import { HEAL_JOB_VERSION, type HealJob, type HealScheduler } from '../queue/index.ts';
 import { matchFault, type Catalog, type Fault } from '../rules/index.ts';
 import {
   applyAlert,
@@ -131,42 +131,62 @@ async function applyQueueOperations(
   for (const t of triaged) {
     if (t.decision.kind === 'debounce' || t.decision.kind === 'cancel') last.set(t.decision.key, t);
   }
+  if (last.size === 0) return;
   const now = deps.now();
-  await Promise.all(
-    [...last.values()].map(async ({ alert, fault, decision }) => {
-      if (decision.kind === 'debounce') {
-        // A repeat (Alertmanager's repeat_interval, the HA twin, a retry) of an episode whose job
-        // the queue already confirmed, due at the same time: nothing to write.
-        if (histories.get(decision.key)?.scheduledFor === decision.dueAt.getTime()) return;
-        await deps.scheduler.schedule(
-          {
-            version: HEAL_JOB_VERSION,
-            key: decision.key,
-            node: alert.node,
-            fault: fault.name,
-            alertname: alert.alertname,
-            fingerprint: alert.fingerprint,
-            labels: { ...alert.labels },
-            startsAt: isoTime(alert.startsAt),
-            dueAt: isoTime(decision.dueAt),
-            scheduledAt: now.toISOString(),
-            flapping: decision.flapping,
-          },
-          Math.max(0, decision.dueAt.getTime() - now.getTime()),
+  const toSchedule: { job: HealJob; delayMs: number; dueAt: Date }[] = [];
+  const toCancel: Triaged[] = [];
+  for (const t of last.values()) {
+    const { alert, fault, decision } = t;
+    if (decision.kind === 'cancel') toCancel.push(t);
+    if (decision.kind !== 'debounce') continue;
+    // A repeat (Alertmanager's repeat_interval, the HA twin, a retry) of an episode whose job the
+    // queue already confirmed, due at the same time: nothing to write.
+    if (histories.get(decision.key)?.scheduledFor === decision.dueAt.getTime()) continue;
+    toSchedule.push({
+      job: {
+        version: HEAL_JOB_VERSION,
+        key: decision.key,
+        node: alert.node,
+        fault: fault.name,
+        alertname: alert.alertname,
+        fingerprint: alert.fingerprint,
+        labels: { ...alert.labels },
+        startsAt: isoTime(alert.startsAt),
+        dueAt: isoTime(decision.dueAt),
+        scheduledAt: now.toISOString(),
+        flapping: decision.flapping,
+      },
+      delayMs: Math.max(0, decision.dueAt.getTime() - now.getTime()),
+      dueAt: decision.dueAt,
+    });
+  }
+  await Promise.all([
+    scheduleAndConfirm(toSchedule, deps),
+    ...toCancel.map(async ({ alert, fault, decision }) => {
+      const outcome = await deps.scheduler.cancel(decision.key);
+      if (outcome === 'running') {
+        deps.logger.info(
+          { key: decision.key, node: alert.node, fault: fault.name },
+          'resolved while its heal had just started; the worker verifies the node itself',
         );
-        // Written after the job exists: a failure in between only costs one more add next time.
-        await deps.store.confirmScheduled(decision.key, decision.dueAt);
-      } else if (decision.kind === 'cancel') {
-        const outcome = await deps.scheduler.cancel(decision.key);
-        if (outcome === 'running') {
-          deps.logger.info(
-            { key: decision.key, node: alert.node, fault: fault.name },
-            'resolved while its heal had just started; the worker verifies the node itself',
-          );
-        }
       }
     }),
-  );
+  ]);
+}
+
+/** All of a request's new jobs in one round trip, then each confirmed in its history. */
+async function scheduleAndConfirm(
+  entries: { job: HealJob; delayMs: number; dueAt: Date }[],
+  deps: IntakeDeps,
+): Promise<void> {
+  if (entries.length === 0) return;
+  if (entries.length === 1 && entries[0]) {
+    await deps.scheduler.schedule(entries[0].job, entries[0].delayMs);
+  } else {
+    await deps.scheduler.scheduleAll(entries);
+  }
+  // Written after the jobs exist: a failure in between only costs one more add next time.
+  await Promise.all(entries.map((e) => deps.store.confirmScheduled(e.job.key, e.dueAt)));
 }
 
 function alertRecord(
@@ -200,9 +220,12 @@ function report(
   payload: AlertmanagerPayload,
 ): AlertOutcome[] {
   const outcomes: AlertOutcome[] = [];
-  for (const a of payload.alerts) observeAlertReceived(deps.metrics, a.status);
+  // Counted per label set first, then one increment each: a 100-alert request is a handful of
+  // metric updates, not three hundred.
+  const tally = new Tally();
+  for (const a of payload.alerts) tally.add('received', a.status);
   for (const i of ignored) {
-    observeAlertIgnored(deps.metrics, i.reason);
+    tally.add('ignored', i.reason);
     deps.logger.info({ alertname: i.alertname, reason: i.reason }, i.detail);
     outcomes.push({
       alertname: i.alertname,
@@ -212,10 +235,9 @@ function report(
     });
   }
   for (const { alert, fault, decision } of triaged) {
-    observeTriageDecision(deps.metrics, decision.kind, decision.reason);
-    if (decision.kind === 'ignore') observeAlertIgnored(deps.metrics, decision.reason);
-    if (decision.kind === 'debounce' && decision.flapping)
-      observeFlapping(deps.metrics, fault.name);
+    tally.add('decision', decision.kind, decision.reason);
+    if (decision.kind === 'ignore') tally.add('ignored', decision.reason);
+    if (decision.kind === 'debounce' && decision.flapping) tally.add('flapping', fault.name);
     // Repeats (Alertmanager's repeat_interval, the HA twin) change nothing: debug level only.
     const quiet = decision.kind === 'debounce' && decision.repeat && !decision.flapping;
     const level = quiet ? 'debug' : 'info';
@@ -244,5 +266,30 @@ function report(
       ...(decision.kind === 'debounce' ? { dueAt: isoTime(decision.dueAt) } : {}),
     });
   }
+  for (const { metric, labels, count } of tally.entries()) {
+    const [first = '', second = ''] = labels;
+    if (metric === 'received') observeAlertReceived(deps.metrics, first, count);
+    else if (metric === 'ignored') observeAlertIgnored(deps.metrics, first, count);
+    else if (metric === 'decision') observeTriageDecision(deps.metrics, first, second, count);
+    else observeFlapping(deps.metrics, first, count);
+  }
   return outcomes;
+}
+
+type TallyMetric = 'received' | 'ignored' | 'decision' | 'flapping';
+
+/** Occurrences per (metric, label values). */
+class Tally {
+  readonly #counts = new Map<string, { metric: TallyMetric; labels: string[]; count: number }>();
+
+  add(metric: TallyMetric, ...labels: string[]): void {
+    const id = `${metric}\u0000${labels.join('\u0000')}`;
+    const entry = this.#counts.get(id);
+    if (entry) entry.count++;
+    else this.#counts.set(id, { metric, labels, count: 1 });
+  }
+
+  entries() {
+    return this.#counts.values();
+  }
 }

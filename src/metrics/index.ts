@@ -56,20 +56,25 @@ export function createMetrics(): Metrics {
   };
 }
 
-export function observeAlertReceived(m: Metrics, status: string): void {
-  m.alertsReceived.inc({ status });
+export function observeAlertReceived(m: Metrics, status: string, count = 1): void {
+  m.alertsReceived.inc({ status }, count);
 }
 
-export function observeAlertIgnored(m: Metrics, reason: string): void {
-  m.alertsIgnored.inc({ reason });
+export function observeAlertIgnored(m: Metrics, reason: string, count = 1): void {
+  m.alertsIgnored.inc({ reason }, count);
 }
 
-export function observeTriageDecision(m: Metrics, decision: string, reason: string): void {
-  m.triageDecisions.inc({ decision, reason });
+export function observeTriageDecision(
+  m: Metrics,
+  decision: string,
+  reason: string,
+  count = 1,
+): void {
+  m.triageDecisions.inc({ decision, reason }, count);
 }
 
-export function observeFlapping(m: Metrics, fault: string): void {
-  m.faultsFlapping.inc({ fault });
+export function observeFlapping(m: Metrics, fault: string, count = 1): void {
+  m.faultsFlapping.inc({ fault }, count);
 }
 
 export function observeWebhookResponse(m: Metrics, code: number): void {

@@ -1,6 +1,6 @@
 // Schedules and cancels heal jobs with BullMQ's own deduplication and delay features: one job
 // per (node, fault) deduplication id, rescheduled in place while it is still delayed.
-import { Queue } from 'bullmq';
+import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { HEAL_JOB, HEAL_QUEUE, type HealJob } from './heal-job.ts';
 
@@ -9,6 +9,11 @@ export type CancelOutcome = 'removed' | 'absent' | 'running';
 export interface HealScheduler {
   /** Ensures one job for `job.key`, due `delayMs` from now. Idempotent. */
   schedule(job: HealJob, delayMs: number): Promise<string>;
+  /**
+   * `schedule` for several keys in one round trip (a webhook's first delivery of many alerts).
+   * Not atomic: on an error some jobs may exist, which a retry finds and keeps.
+   */
+  scheduleAll(entries: readonly { job: HealJob; delayMs: number }[]): Promise<string[]>;
   /** Removes the pending job of `key`; a job already running is left to the worker. */
   cancel(key: string): Promise<CancelOutcome>;
   /** The pending job of `key`, if any (id, data, due time). */
@@ -30,8 +35,31 @@ const retention = {
   removeOnFail: { age: 30 * 24 * 3600 },
 };
 
+function jobOptions(job: HealJob, delayMs: number): JobsOptions {
+  return {
+    delay: delayMs,
+    // While the job is delayed, a later delivery moves it to the recomputed due time (a
+    // flapping fault is held longer); once it is waiting or running it is left alone.
+    deduplication: { id: job.key, reschedule: true },
+    // Errors before a heal's record exists (an API or Redis hiccup) are retried with backoff;
+    // a heal that started resumes from its record instead.
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 5000 },
+    ...retention,
+  };
+}
+
 export function bullmqHealScheduler(connection: Redis, prefix = 'nodeheal'): HealScheduler {
   const queue = new Queue<HealJob>(HEAL_QUEUE, { connection, prefix });
+  // BullMQ keeps the first job's data when it reschedules a deduplicated job; when the due
+  // time moved (a flapping fault held longer), bring the stored payload in line with it.
+  const alignRescheduled = async (job: HealJob, id: string | undefined) => {
+    if (!job.flapping || !id) return;
+    const stored = await queue.getJob(id);
+    if (stored && stored.data.dueAt !== job.dueAt && (await stored.getState()) === 'delayed') {
+      await stored.updateData({ ...job, scheduledAt: stored.data.scheduledAt });
+    }
+  };
   // BullMQ re-emits connection errors on the queue; the intake reports them per request.
   queue.on('error', () => undefined);
   // BullMQ waits, without limit, for its connection's first 'ready' before any command, so with
@@ -44,27 +72,23 @@ export function bullmqHealScheduler(connection: Redis, prefix = 'nodeheal'): Hea
   return {
     async schedule(job, delayMs) {
       ensureReady();
-      const added = await queue.add(HEAL_JOB, job, {
-        delay: delayMs,
-        // While the job is delayed, a later delivery moves it to the recomputed due time (a
-        // flapping fault is held longer); once it is waiting or running it is left alone.
-        deduplication: { id: job.key, reschedule: true },
-        // Errors before a heal's record exists (an API or Redis hiccup) are retried with backoff;
-        // a heal that started resumes from its record instead.
-        attempts: 5,
-        backoff: { type: 'exponential', delay: 5000 },
-        ...retention,
-      });
-      const id = added.id ?? '';
-      // BullMQ keeps the first job's data when it reschedules a deduplicated job; when the due
-      // time moved (a flapping fault held longer), bring the stored payload in line with it.
-      if (job.flapping && id) {
-        const stored = await queue.getJob(id);
-        if (stored && stored.data.dueAt !== job.dueAt && (await stored.getState()) === 'delayed') {
-          await stored.updateData({ ...job, scheduledAt: stored.data.scheduledAt });
-        }
-      }
-      return id;
+      const added = await queue.add(HEAL_JOB, job, jobOptions(job, delayMs));
+      await alignRescheduled(job, added.id);
+      return added.id ?? '';
+    },
+    async scheduleAll(entries) {
+      ensureReady();
+      if (entries.length === 0) return [];
+      // One pipeline of BullMQ's own add scripts, deduplication and delay included.
+      const added = await queue.addBulk(
+        entries.map(({ job, delayMs }) => ({
+          name: HEAL_JOB,
+          data: job,
+          opts: jobOptions(job, delayMs),
+        })),
+      );
+      await Promise.all(entries.map(({ job }, i) => alignRescheduled(job, added[i]?.id)));
+      return added.map((a) => a.id ?? '');
     },
     async cancel(key) {
       ensureReady();
