@@ -18,6 +18,9 @@ export function buildApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
 
+  // First: the webhook is the hot path, and express tries routes in order.
+  app.use(webhookRouter(deps, deps.webhook));
+
   app.get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok\n');
   });
@@ -44,7 +47,6 @@ export function buildApp(deps: AppDeps): Express {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
-  app.use(webhookRouter(deps, deps.webhook));
   if (deps.status) app.use(statusRouter(deps.status));
 
   app.use((_req, res) => {

@@ -33,6 +33,8 @@ export interface CommitBatch {
 export interface IntakeStore {
   /** The histories of `keys` as last known (cached, or read from Redis), in the same order. */
   readHistories(keys: string[]): Promise<HistorySnapshot[]>;
+  /** `readHistories` when every one of `keys` is remembered, else undefined (no I/O). */
+  cachedHistories(keys: string[]): HistorySnapshot[] | undefined;
   /** Records that the queue holds the job of `key`'s current episode, due at `dueAt`. */
   confirmScheduled(key: string, dueAt: Date): Promise<void>;
   /**
@@ -201,6 +203,15 @@ export function redisIntakeStore(redis: Redis, options: IntakeStoreOptions = {})
           snapshots[i] = snapshot;
           cache.set(snapshot.key, { raw, history: snapshot.history });
         });
+      }
+      return snapshots;
+    },
+    cachedHistories(keys) {
+      const snapshots: HistorySnapshot[] = [];
+      for (const key of keys) {
+        const entry = cache.get(key);
+        if (entry === undefined) return undefined;
+        snapshots.push({ key, raw: entry.raw, history: entry.history });
       }
       return snapshots;
     },

@@ -63,8 +63,11 @@ export async function processWebhook(
 ): Promise<AlertOutcome[]> {
   const { alerts, ignored } = normaliseAlerts(payload, deps.nodeIndex());
   const catalog = deps.catalog();
-  const withFaults = alerts.map((alert) => ({ alert, fault: matchFault(catalog, alert) }));
-  const keys = [...new Set(withFaults.map((a) => dedupeKey(a.alert.node, a.fault)))];
+  const withFaults = alerts.map((alert) => {
+    const fault = matchFault(catalog, alert);
+    return { alert, fault, key: dedupeKey(alert.node, fault) };
+  });
+  const keys = [...new Set(withFaults.map((a) => a.key))];
   const context = { groupKey: payload.groupKey, receiver: payload.receiver };
 
   let triaged: Triaged[] = [];
@@ -72,12 +75,12 @@ export async function processWebhook(
   let finalHistories = new Map<string, FaultHistory | undefined>();
   for (let attempt = 1; attempt <= MAX_ATTEMPTS && !committed; attempt++) {
     const now = deps.now();
-    const snapshots = await deps.store.readHistories(keys);
+    // Remembered histories (the usual case for repeats) without a trip through a promise.
+    const snapshots = deps.store.cachedHistories(keys) ?? (await deps.store.readHistories(keys));
     const histories = new Map<string, FaultHistory | undefined>(
       snapshots.map((s) => [s.key, s.history]),
     );
-    triaged = withFaults.map(({ alert, fault }) => {
-      const key = dedupeKey(alert.node, fault);
+    triaged = withFaults.map(({ alert, fault, key }) => {
       const { decision, history } = applyAlert(alert, fault, histories.get(key), now);
       histories.set(key, history);
       return { alert, fault, decision };
@@ -117,21 +120,25 @@ export async function processWebhook(
     throw new CommitConflictError(`histories kept changing under ${MAX_ATTEMPTS} attempts`);
   }
 
-  await applyQueueOperations(triaged, finalHistories, deps);
+  const queueWrites = applyQueueOperations(triaged, finalHistories, deps);
+  if (queueWrites) await queueWrites;
   return report(triaged, ignored, deps, payload);
 }
 
-/** The last queue-relevant decision per key wins (alerts of one payload are in order). */
-async function applyQueueOperations(
+/**
+ * The last queue-relevant decision per key wins (alerts of one payload are in order). Nothing to
+ * write (a repeat of a confirmed episode): undefined, so the caller need not await anything.
+ */
+function applyQueueOperations(
   triaged: Triaged[],
   histories: ReadonlyMap<string, FaultHistory | undefined>,
   deps: IntakeDeps,
-): Promise<void> {
+): Promise<void> | undefined {
   const last = new Map<string, Triaged>();
   for (const t of triaged) {
     if (t.decision.kind === 'debounce' || t.decision.kind === 'cancel') last.set(t.decision.key, t);
   }
-  if (last.size === 0) return;
+  if (last.size === 0) return undefined;
   const now = deps.now();
   const toSchedule: { job: HealJob; delayMs: number; dueAt: Date }[] = [];
   const toCancel: Triaged[] = [];
@@ -160,7 +167,8 @@ async function applyQueueOperations(
       dueAt: decision.dueAt,
     });
   }
-  await Promise.all([
+  if (toSchedule.length === 0 && toCancel.length === 0) return undefined;
+  return Promise.all([
     scheduleAndConfirm(toSchedule, deps),
     ...toCancel.map(async ({ alert, fault, decision }) => {
       const outcome = await deps.scheduler.cancel(decision.key);
@@ -171,7 +179,7 @@ async function applyQueueOperations(
         );
       }
     }),
-  ]);
+  ]).then(() => undefined);
 }
 
 /** All of a request's new jobs in one round trip, then each confirmed in its history. */
@@ -209,7 +217,8 @@ function alertRecord(
     decision: decision.kind,
     reason: decision.reason,
     dueAt: decision.kind === 'debounce' ? isoTime(decision.dueAt) : '',
-    ...context,
+    groupKey: context.groupKey,
+    receiver: context.receiver,
   };
 }
 

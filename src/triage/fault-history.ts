@@ -102,8 +102,20 @@ function clamp(value: number, low: number, high: number): number {
   return Math.min(Math.max(value, low), high);
 }
 
+/** The `limit` newest items, oldest first; the very same array when it already is that. */
 function newest<T>(items: T[], time: (item: T) => number, limit: number): T[] {
+  if (
+    items.length <= limit &&
+    items.every((item, i) => i === 0 || time(items[i - 1]!) <= time(item))
+  ) {
+    return items;
+  }
   return [...items].sort((a, b) => time(a) - time(b)).slice(-limit);
+}
+
+/** `items.filter(keep)`, but the very same array when every item is kept (a repeat changes nothing). */
+function keepWhere<T>(items: T[], keep: (item: T) => boolean): T[] {
+  return items.every(keep) ? items : items.filter(keep);
 }
 
 /**
@@ -160,12 +172,12 @@ export function recordTransition(
   const next: FaultHistory = {
     active: newest(active, (entry) => entry.startsAt, MAX_TRACKED_ALERTS),
     resolved: newest(
-      resolved.filter((entry) => entry.endsAt > horizon),
+      keepWhere(resolved, (entry) => entry.endsAt > horizon),
       (entry) => entry.endsAt,
       MAX_TRACKED_ALERTS,
     ),
     transitions: newest(
-      transitions.filter((transition) => transition.at > horizon),
+      keepWhere(transitions, (transition) => transition.at > horizon),
       (transition) => transition.at,
       fault.flap.maxTransitions + 1,
     ),
