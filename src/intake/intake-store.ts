@@ -129,7 +129,7 @@ type CommitResult = 1 | string[];
 export function redisIntakeStore(redis: Redis, options: IntakeStoreOptions = {}): IntakeStore {
   redis.defineCommand('nodehealCommitIntake', { lua: commitScript });
   const call = redis as unknown as {
-    nodehealCommitIntake(numKeys: number, ...args: string[]): Promise<CommitResult[]>;
+    nodehealCommitIntake(numKeys: number, ...args: string[][]): Promise<CommitResult[]>;
   };
   const cache = new HistoryCache<FaultHistory>(options.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
 
@@ -144,13 +144,13 @@ export function redisIntakeStore(redis: Redis, options: IntakeStoreOptions = {})
       const keys = [ALERT_LOG_STREAM, OBSERVATION_STREAM, ...commits.flatMap((c) => c.keys)];
       let results: CommitResult[];
       try {
+        // Arrays, not spread arguments: ioredis flattens them, and a request of many thousand
+        // alerts would exceed what a JavaScript call can take as separate arguments.
         results = await call.nodehealCommitIntake(
           keys.length,
-          ...keys,
-          String(HISTORY_TTL_SECONDS),
-          String(ALERT_LOG_MAXLEN),
-          String(commits.length),
-          ...commits.flatMap((c) => c.args),
+          keys,
+          [String(HISTORY_TTL_SECONDS), String(ALERT_LOG_MAXLEN), String(commits.length)],
+          commits.flatMap((c) => c.args),
         );
       } catch (error) {
         // The script may or may not have run (a timeout): what Redis holds is unknown.

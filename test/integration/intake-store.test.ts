@@ -240,6 +240,36 @@ describe('triage through the store', () => {
     expect(again).toMatchObject({ decision: 'ignore', reason: 'heal-running' });
   });
 
+  it('a request of 40,000 alerts (max_alerts: 0 in a large outage, about 10 MB): every one recorded, each its job', async () => {
+    const d = deps(redisIntakeStore(redis));
+    const count = 40_000;
+    const one = payload(`store-big-${RUN}-0`);
+    const template = one.alerts[0]!;
+    const body = {
+      ...one,
+      alerts: Array.from({ length: count }, (_, i) => ({
+        ...template,
+        labels: { alertname: 'NodeNotReady', node: `store-big-${RUN}-${i}` },
+        fingerprint: `fp-big-${RUN}-${i}`,
+      })),
+    };
+    const logBefore = await other.xlen(ALERT_LOG_STREAM);
+    const outcomes = await processWebhook(body, d);
+    expect(outcomes).toHaveLength(count);
+    expect(outcomes.every((o) => o.decision === 'debounce')).toBe(true);
+    expect((await other.xlen(ALERT_LOG_STREAM)) - logBefore).toBe(count);
+    const histories = await other.mget(outcomes.map((o) => historyKey(o.key ?? '')));
+    expect(histories.filter((h) => h !== null)).toHaveLength(count);
+    // Every job confirmed in its history, and a sample of them pending in the queue.
+    const confirmed = histories.filter(
+      (h) => faultHistorySchema.parse(JSON.parse(h ?? '{}')).scheduledFor !== undefined,
+    );
+    expect(confirmed).toHaveLength(count);
+    for (const i of [0, count / 2, count - 1]) {
+      expect(await scheduler.pending(outcomes[i]?.key ?? '')).toBeDefined();
+    }
+  }, 60_000);
+
   it('the same first delivery from both Alertmanagers of an HA pair at once: one episode', async () => {
     const d = deps(redisIntakeStore(redis));
     const node = `store-ha-${RUN}`;
