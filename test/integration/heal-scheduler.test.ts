@@ -91,6 +91,18 @@ describe('scheduleAll', () => {
     expect(pending?.data.flapping).toBe(true);
   });
 
+  it('more jobs than one pipeline takes: all added, in order, ids unique', async () => {
+    const nodes = Array.from({ length: 2500 }, (_, i) => `bulk-many-${RUN}-${i}`);
+    const ids = await scheduler.scheduleAll(
+      nodes.map((n) => ({ job: job(n, HOUR), delayMs: HOUR })),
+    );
+    expect(ids).toHaveLength(nodes.length);
+    expect(new Set(ids).size).toBe(nodes.length);
+    for (const i of [0, 999, 1000, 2499]) {
+      expect((await scheduler.pending(`heal:${nodes[i]}:node-not-ready`))?.id).toBe(ids[i]);
+    }
+  });
+
   it('nothing to add: no call at all', async () => {
     expect(await scheduler.scheduleAll([])).toEqual([]);
   });
