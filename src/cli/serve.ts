@@ -71,7 +71,7 @@ export async function serve(options: ServeOptions): Promise<() => Promise<void>>
     logger.warn({ err: error }, 'Redis not reachable yet; webhooks answer 503 until it is');
   });
   const scheduler = bullmqHealScheduler(redis);
-  const store = redisIntakeStore(redis);
+  const store = redisIntakeStore(redis, { cacheEntries: config.NODEHEAL_HISTORY_CACHE_ENTRIES });
   const nodeCache = startNodeCache(config, logger);
   const metrics = createMetrics();
 

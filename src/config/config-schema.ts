@@ -33,6 +33,11 @@ export const envSchema = z.object({
   NODEHEAL_BODY_LIMIT: byteSize.default('16mb'),
   /** Redis command timeout: a webhook answers 503 within about this long when Redis is stuck. */
   NODEHEAL_REDIS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+  /**
+   * Triage histories the intake keeps in memory, so that a repeat delivery needs no read from
+   * Redis (a few hundred bytes each; a stale one costs a retry, never a wrong decision).
+   */
+  NODEHEAL_HISTORY_CACHE_ENTRIES: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
   KUBECONFIG: z.string().optional(),
 });
 

@@ -27,6 +27,7 @@ describe('loadConfig defaults', () => {
       NODEHEAL_DRY_RUN: false,
       NODEHEAL_BODY_LIMIT: '16mb',
       NODEHEAL_REDIS_TIMEOUT_MS: 2000,
+      NODEHEAL_HISTORY_CACHE_ENTRIES: 50_000,
     });
     for (const key of [
       'NODEHEAL_WEBHOOK_TOKEN',
@@ -63,6 +64,11 @@ describe('loadConfig accepts valid values', () => {
     ['body limit upper case', { NODEHEAL_BODY_LIMIT: '16MB' }, { NODEHEAL_BODY_LIMIT: '16MB' }],
     ['body limit bytes', { NODEHEAL_BODY_LIMIT: '1048576' }, { NODEHEAL_BODY_LIMIT: '1048576' }],
     ['redis timeout', { NODEHEAL_REDIS_TIMEOUT_MS: '500' }, { NODEHEAL_REDIS_TIMEOUT_MS: 500 }],
+    [
+      'history cache',
+      { NODEHEAL_HISTORY_CACHE_ENTRIES: '1000' },
+      { NODEHEAL_HISTORY_CACHE_ENTRIES: 1000 },
+    ],
     [
       'redis timeout minimum',
       { NODEHEAL_REDIS_TIMEOUT_MS: '100' },
@@ -133,6 +139,9 @@ describe('loadConfig names the invalid variable', () => {
     ['NODEHEAL_DRY_RUN', 'yes'],
     ['NODEHEAL_DRY_RUN', 'TRUE'],
     ['NODEHEAL_PUBLIC_URL', 'not a url'],
+    ['NODEHEAL_HISTORY_CACHE_ENTRIES', '0'],
+    ['NODEHEAL_HISTORY_CACHE_ENTRIES', '1.5'],
+    ['NODEHEAL_HISTORY_CACHE_ENTRIES', 'many'],
     ['NODEHEAL_BODY_LIMIT', 'lots'],
     ['NODEHEAL_BODY_LIMIT', '1.5mb'],
     ['NODEHEAL_BODY_LIMIT', '16 mb'],
