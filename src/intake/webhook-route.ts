@@ -1,5 +1,5 @@
 // POST /webhook/alertmanager: authenticate, limit, validate, record durably, then answer.
-//   200 every alert recorded · 400 malformed or unsupported version · 401 credentials
+//   200 every alert recorded (body: received, the first 1,000 outcomes, outcomesOmitted) · 400 malformed or unsupported version · 401 credentials
 //   413 too large · 503 Redis unreachable (Alertmanager retries; nothing is lost)
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { observeWebhookResponse } from '../metrics/index.ts';
@@ -12,6 +12,9 @@ export interface WebhookOptions {
   credentials: () => WebhookCredentials | undefined;
   bodyLimit: string;
 }
+
+/** Per-alert outcomes listed in a 200 answer; the rest are only counted. */
+export const MAX_OUTCOMES_IN_ANSWER = 1000;
 
 export function webhookRouter(deps: IntakeDeps, options: WebhookOptions): Router {
   const router = express.Router();
@@ -58,7 +61,19 @@ export function webhookRouter(deps: IntakeDeps, options: WebhookOptions): Router
       }
       try {
         const outcomes = await processWebhook(parsed.payload, deps);
-        answer(res, 200, { received: parsed.payload.alerts.length, outcomes });
+        const received = parsed.payload.alerts.length;
+        // Alertmanager ignores the body; people reading it need the first alerts, not 40,000.
+        answer(
+          res,
+          200,
+          outcomes.length > MAX_OUTCOMES_IN_ANSWER
+            ? {
+                received,
+                outcomes: outcomes.slice(0, MAX_OUTCOMES_IN_ANSWER),
+                outcomesOmitted: outcomes.length - MAX_OUTCOMES_IN_ANSWER,
+              }
+            : { received, outcomes },
+        );
       } catch (error) {
         deps.logger.error(
           { err: error },

@@ -282,6 +282,25 @@ describe('POST /webhook/alertmanager: record and schedule', () => {
     expect(metrics.text).toMatch(/^nodeheal_alerts_ignored_total\{reason="no_node"\} 1$/m);
   });
 
+  it('a large delivery (max_alerts: 0): all recorded, the answer lists the first 1,000', async () => {
+    const big = harness(h.redis, catalog, `${PREFIX}-big`, '16mb');
+    const alerts = Array.from({ length: 1200 }, (_, i) =>
+      alert({ node: node(`big-${i}`), fingerprint: `fp-big-${i}-${RUN}` }),
+    );
+    const res = await post(big.app).send(payload(alerts));
+    expect(res.status).toBe(200);
+    const body = res.body as Answer & { outcomesOmitted?: number };
+    expect(body.received).toBe(1200);
+    expect(body.outcomes).toHaveLength(1000);
+    expect(body.outcomesOmitted).toBe(200);
+    expect(body.outcomes?.[999]).toMatchObject({ node: node('big-999'), decision: 'debounce' });
+    expect(await big.scheduler.pending(`heal:${node('big-1199')}:node-not-ready`)).toBeDefined();
+    const queue = new Queue(HEAL_QUEUE, { connection: h.redis, prefix: `${PREFIX}-big` });
+    await queue.obliterate({ force: true });
+    await queue.close();
+    await big.scheduler.close();
+  });
+
   it('an instance the node index knows resolves to its node', async () => {
     const res = await post(h.app).send(
       payload([
