@@ -46,7 +46,7 @@ export interface IntakeStore {
 }
 
 export interface IntakeStoreOptions {
-  /** Histories kept in memory (least recently used dropped first). */
+  /** Histories kept in memory (the one written longest ago is dropped first). */
   cacheEntries?: number;
 }
 
@@ -133,8 +133,11 @@ export function redisIntakeStore(redis: Redis, options: IntakeStoreOptions = {})
   };
   const cache = new HistoryCache<FaultHistory>(options.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
 
-  const remember = (key: string, raw: string | null) => {
-    cache.set(key, { raw, history: raw === null ? undefined : parseHistory(raw) });
+  /** Caches what Redis holds for `key` and returns it as a snapshot. */
+  const remember = (key: string, raw: string | null): HistorySnapshot => {
+    const history = raw === null ? undefined : parseHistory(raw);
+    cache.set(key, { raw, history });
+    return { key, raw, history };
   };
 
   const batcher = new MicroBatcher<EncodedCommit, CommitResult>({
@@ -194,14 +197,7 @@ export function redisIntakeStore(redis: Redis, options: IntakeStoreOptions = {})
       if (missing.length > 0) {
         const values = await redis.mget(missing.map((i) => historyKey(keys[i] ?? '')));
         missing.forEach((i, j) => {
-          const raw = values[j] ?? null;
-          const snapshot = {
-            key: keys[i] ?? '',
-            raw,
-            history: raw === null ? undefined : parseHistory(raw),
-          };
-          snapshots[i] = snapshot;
-          cache.set(snapshot.key, { raw, history: snapshot.history });
+          snapshots[i] = remember(keys[i] ?? '', values[j] ?? null);
         });
       }
       return snapshots;

@@ -88,8 +88,9 @@ export async function processWebhook(
     const next = new Map<string, FaultHistory>();
     for (const s of snapshots) {
       const h = histories.get(s.key);
-      // Triage hands back the history it was given when the alerts changed nothing.
-      if (h !== undefined && h !== s.history && JSON.stringify(h) !== s.raw) next.set(s.key, h);
+      // Triage hands back the very history it was given when the alerts changed nothing, so
+      // identity tells what to write (the store serialises each new history once).
+      if (h !== undefined && h !== s.history) next.set(s.key, h);
     }
     const receivedAt = now.toISOString();
     const records: AlertRecord[] = [

@@ -1,6 +1,7 @@
 // POST /webhook/alertmanager: authenticate, limit, validate, record durably, then answer.
-//   200 every alert recorded (body: received, the first 1,000 outcomes, outcomesOmitted) · 400 malformed or unsupported version · 401 credentials
-//   413 too large · 503 Redis unreachable (Alertmanager retries; nothing is lost)
+//   200 every alert recorded (body: received, the first 1,000 outcomes, outcomesOmitted)
+//   400 malformed or unsupported version · 401 credentials · 413 too large
+//   503 Redis unreachable (Alertmanager retries; nothing is lost)
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { observeWebhookResponse } from '../metrics/index.ts';
 import { parseAlertmanagerPayload } from './alertmanager-payload.ts';
