@@ -87,6 +87,17 @@ export const goComponents = {
     },
     coldMinutes: 3,
   },
+  helm: {
+    module: 'helm',
+    version: 'v4.3.1',
+    binaries: { helm: 'helm.sh/helm/v4/cmd/helm' },
+    // What helm's Makefile sets for a release: `helm version` then prints v4.3.1, not v4.3.
+    ldflags: [
+      '-X helm.sh/helm/v4/internal/version.version=v4.3.1',
+      '-X helm.sh/helm/v4/internal/version.gitTreeState=clean',
+    ].join(' '),
+    coldMinutes: 3,
+  },
 } satisfies Record<string, GoComponent>;
 
 export type GoComponentName = keyof typeof goComponents;
