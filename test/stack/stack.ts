@@ -169,6 +169,11 @@ export function stackEnv(info: StackInfo): Record<string, string> {
   if (info.alertmanagerUrls.length > 1) env.ALERTMANAGER_URLS = info.alertmanagerUrls.join(',');
   if (info.kubectl) env.KUBECTL = info.kubectl;
   env.PROMTOOL = info.promtool;
+  try {
+    env.HELM = binaryPath('helm', 'helm');
+  } catch {
+    // Not built yet (node test/stack/prepare.ts builds it; test helpers build it on demand).
+  }
   return env;
 }
 
