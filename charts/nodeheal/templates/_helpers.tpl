@@ -33,11 +33,42 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
 
+{{/*
+Redis URL. With redis.existingSecret, the password is spliced in as $(NODEHEAL_REDIS_PASSWORD),
+which Kubernetes expands from the env var of that name defined before NODEHEAL_REDIS_URL.
+*/}}
 {{- define "nodeheal.redisUrl" -}}
 {{- if .Values.redis.enabled -}}
 {{- printf "redis://%s-redis:6379" (include "nodeheal.fullname" .) -}}
 {{- else -}}
-{{- required "redis.url is required (or set redis.enabled)" .Values.redis.url -}}
+{{- $url := required "redis.url is required (or set redis.enabled)" .Values.redis.url -}}
+{{- if .Values.redis.existingSecret -}}
+{{- $rest := regexReplaceAll "^rediss?://" $url "" -}}
+{{- if contains "@" $rest -}}
+{{- fail "redis.url must not contain credentials when redis.existingSecret is set: the password comes from the Secret" -}}
+{{- end -}}
+{{- $scheme := regexFind "^rediss?://" $url -}}
+{{- printf "%s%s:$(NODEHEAL_REDIS_PASSWORD)@%s" $scheme .Values.redis.username $rest -}}
+{{- else -}}
+{{- $url -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* ServiceAccount names: nodeheal's (serve and worker) and the agent's. */}}
+{{- define "nodeheal.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "nodeheal.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "nodeheal.agentServiceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (printf "%s-agent" (include "nodeheal.fullname" .)) .Values.serviceAccount.agentName -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.agentName -}}
 {{- end -}}
 {{- end -}}
 
@@ -81,6 +112,13 @@ seccompProfile:
 
 {{/* Environment shared by serve and worker (DESIGN.md contract). */}}
 {{- define "nodeheal.commonEnv" -}}
+{{ if and (not .Values.redis.enabled) .Values.redis.existingSecret -}}
+- name: NODEHEAL_REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.redis.existingSecret }}
+      key: {{ .Values.redis.existingSecretPasswordKey }}
+{{ end -}}
 - name: NODEHEAL_REDIS_URL
   value: {{ include "nodeheal.redisUrl" . | quote }}
 - name: NODEHEAL_DRY_RUN
