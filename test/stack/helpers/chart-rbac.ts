@@ -1,10 +1,9 @@
-// nodeheal's ClusterRole as the Helm chart ships it, loaded without Helm (Helm is not available
-// here), so that tests bind nodeheal's ServiceAccount to exactly the chart's permissions.
-import { readFileSync } from 'node:fs';
+// nodeheal's ClusterRole as the Helm chart ships it, rendered by helm itself (`helm template
+// --show-only`), so that tests bind nodeheal's ServiceAccount to exactly the chart's permissions.
 import { join } from 'node:path';
 import type { V1ClusterRole, V1PolicyRule } from '@kubernetes/client-node';
-import { parse } from 'yaml';
 import { repoRoot } from '../paths.ts';
+import { CHART_DIR, helmTemplate } from './helm.ts';
 
 export const CHART_CLUSTERROLE_PATH = join(
   repoRoot,
@@ -15,75 +14,63 @@ export const CHART_CLUSTERROLE_PATH = join(
 );
 
 export interface ChartClusterRoleOptions {
-  /** metadata.name, standing in for `{{ include "nodeheal.fullname" . }}`; default `nodeheal`. */
+  /** metadata.name: the release's full name (`fullnameOverride`); default `nodeheal`. */
   name?: string;
-  /** Labels standing in for `{{- include "nodeheal.labels" . | nindent 4 }}`. */
+  /** metadata.labels instead of the chart's own labels. */
   labels?: Record<string, string>;
 }
 
 /**
- * Reads charts/nodeheal/templates/clusterrole.yaml and returns it as a V1ClusterRole.
- *
- * The template is plain YAML except for exactly two Helm expressions, which are replaced:
- * - `{{ include "nodeheal.fullname" . }}` (metadata.name) → `options.name` (`nodeheal`);
- * - the line `{{- include "nodeheal.labels" . | nindent 4 }}` (metadata.labels) → the
- *   `options.labels` (default `app.kubernetes.io/name: nodeheal`), 4 spaces in.
- * Any other `{{ ... }}` in the file throws: the rules themselves must never be templated, or
- * what the tests grant would drift from what the chart grants.
+ * charts/nodeheal/templates/clusterrole.yaml rendered by `helm template` (rbac.create=true) and
+ * returned as a V1ClusterRole; `options.name` becomes its name (as `fullnameOverride`).
  */
 export function loadChartClusterRole(options: ChartClusterRoleOptions = {}): V1ClusterRole {
-  return loadClusterRoleTemplate(CHART_CLUSTERROLE_PATH, options);
+  return renderClusterRole('templates/clusterrole.yaml', options, false);
 }
 
 /**
  * The optional ClusterRole of the kwok provider (local simulated pool only), from
- * templates/clusterrole-kwok.yaml: as `loadChartClusterRole`, and the `{{- if ... }}` /
- * `{{- end }}` guard lines around it are dropped (the tests enable it, as the demo does).
+ * templates/clusterrole-kwok.yaml rendered with kwokProvider.enabled=true (as the demo runs it);
+ * named `<name>-kwok-provider`.
  */
 export function loadChartKwokClusterRole(options: ChartClusterRoleOptions = {}): V1ClusterRole {
-  return loadClusterRoleTemplate(
-    join(repoRoot, 'charts', 'nodeheal', 'templates', 'clusterrole-kwok.yaml'),
-    { ...options, name: `${options.name ?? 'nodeheal'}-kwok-provider` },
-    true,
-  );
+  return renderClusterRole('templates/clusterrole-kwok.yaml', options, true);
 }
 
-function loadClusterRoleTemplate(
-  path: string,
+const rendered = new Map<string, V1ClusterRole>();
+
+function renderClusterRole(
+  template: string,
   options: ChartClusterRoleOptions,
-  guarded = false,
+  kwok: boolean,
 ): V1ClusterRole {
-  const CHART_CLUSTERROLE_PATH = path;
   const name = options.name ?? 'nodeheal';
-  const labels = options.labels ?? { 'app.kubernetes.io/name': 'nodeheal' };
-  let text = readFileSync(CHART_CLUSTERROLE_PATH, 'utf8');
-  if (guarded) {
-    text = text
-      .replace(/^\{\{- if \.Values\.kwokProvider\.enabled \}\}$/m, '')
-      .replace(/^\{\{- end \}\}$/m, '');
+  const key = `${template} ${name}`;
+  let role = rendered.get(key);
+  if (!role) {
+    const objects = helmTemplate([], ['rbac.create=true', `kwokProvider.enabled=${kwok}`], {
+      showOnly: [template],
+      // The values the chart requires to render at all; they do not touch the ClusterRoles.
+      setString: [
+        `fullnameOverride=${name}`,
+        'secrets.existingWebhookSecret=chart-rbac',
+        'secrets.existingAgentSecret=chart-rbac',
+      ],
+    });
+    const where = `${join(CHART_DIR, template)} (helm template --show-only)`;
+    const [only] = objects;
+    if (objects.length !== 1 || !only) {
+      throw new Error(`${where}: ${objects.length} objects, expected 1`);
+    }
+    role = only;
+    if (role.kind !== 'ClusterRole' || role.apiVersion !== 'rbac.authorization.k8s.io/v1') {
+      throw new Error(`${where}: not an rbac.authorization.k8s.io/v1 ClusterRole`);
+    }
+    rendered.set(key, role);
   }
-  text = text.replace(
-    /name: \{\{ include "nodeheal\.fullname" \. \}\}(-kwok-provider)?/g,
-    `name: ${JSON.stringify(name)}`,
-  );
-  text = text.replace(
-    /^[ \t]*\{\{- include "nodeheal\.labels" \. \| nindent 4 \}\}[ \t]*$/m,
-    Object.entries(labels)
-      .map(([key, value]) => `    ${JSON.stringify(key)}: ${JSON.stringify(value)}`)
-      .join('\n'),
-  );
-  const leftover = /\{\{.*?\}\}/.exec(text);
-  if (leftover) {
-    throw new Error(
-      `${CHART_CLUSTERROLE_PATH}: unexpected Helm expression ${leftover[0]}; the ClusterRole may ` +
-        'template only its metadata name and labels',
-    );
-  }
-  const role = parse(text) as V1ClusterRole;
-  if (role.kind !== 'ClusterRole' || role.apiVersion !== 'rbac.authorization.k8s.io/v1') {
-    throw new Error(`${CHART_CLUSTERROLE_PATH}: not an rbac.authorization.k8s.io/v1 ClusterRole`);
-  }
-  return role;
+  const copy = structuredClone(role);
+  if (options.labels) copy.metadata = { ...copy.metadata, labels: { ...options.labels } };
+  return copy;
 }
 
 /** The chart ClusterRole's rules (a copy). */
