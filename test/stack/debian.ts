@@ -18,11 +18,25 @@ export class MissingPackagesError extends Error {
   readonly code = 'STACK_MISSING_PACKAGES';
 }
 
+/** What `npm run image` needs: podman with runc, mmdebstrap for the bases, strip (binutils). */
+export const containerBinaries = {
+  podman: { path: '/usr/bin/podman', pkg: 'podman' },
+  runc: { path: '/usr/sbin/runc', pkg: 'runc' },
+  mmdebstrap: { path: '/usr/bin/mmdebstrap', pkg: 'mmdebstrap' },
+  strip: { path: '/usr/bin/strip', pkg: 'binutils' },
+} as const;
+
+export function ensureContainerPackages(): void {
+  ensureDebianPackages(containerBinaries);
+}
+
 /** Installs the missing packages when running as root; otherwise says exactly what to run. */
-export function ensureDebianPackages(): void {
+export function ensureDebianPackages(
+  binaries: Record<string, { path: string; pkg: string }> = debianBinaries,
+): void {
   const missing = [
     ...new Set(
-      Object.values(debianBinaries)
+      Object.values(binaries)
         .filter((b) => !existsSync(b.path))
         .map((b) => b.pkg),
     ),
