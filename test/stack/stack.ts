@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'nod
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { auditFlags, writeAuditPolicy } from './audit.ts';
 import { generatePki, writeKubeconfig, type Pki } from './certs.ts';
 import { debianBinaries, ensureDebianPackages } from './debian.ts';
 import { binaryPath, ensureGoBinaries, type GoComponentName } from './go-build.ts';
@@ -41,6 +42,11 @@ export interface StackOptions {
   webhook?: WebhookTarget;
   /** How long a silent node stays Ready before kube-controller-manager marks it (default 16 s). */
   nodeMonitorGracePeriodSeconds?: number;
+  /**
+   * Where the apiserver appends its audit log of nodeheal's ServiceAccounts (see audit.ts);
+   * outside the run dir so that it outlives the stack. Default: `<runDir>/kube-apiserver/audit.log`.
+   */
+  auditLog?: string;
 }
 
 /** Everything a client needs to reach the stack; written to state.json in daemon mode. */
@@ -55,6 +61,8 @@ export interface StackInfo {
   redisPort?: number;
   etcdUrl?: string;
   apiserverUrl?: string;
+  /** Audit log of nodeheal's ServiceAccounts' requests (JSON lines). */
+  auditLog?: string;
   kubeconfig?: string;
   kubectl?: string;
   caCert?: string;
@@ -292,6 +300,11 @@ async function startKube(stack: Stack): Promise<void> {
   const apiPort = await freePort();
   const apiserverUrl = `https://127.0.0.1:${apiPort}`;
   const apiDir = join(runDir, 'kube-apiserver');
+  mkdirSync(apiDir, { recursive: true });
+  const auditPolicy = join(apiDir, 'audit-policy.yaml');
+  writeAuditPolicy(auditPolicy);
+  const auditLog = stack.options.auditLog ?? join(apiDir, 'audit.log');
+  mkdirSync(dirname(auditLog), { recursive: true });
   const apiserver = stack.start({
     name: 'kube-apiserver',
     dir: apiDir,
@@ -313,10 +326,14 @@ async function startKube(stack: Stack): Promise<void> {
       '--service-cluster-ip-range=10.0.0.0/24',
       // Loopback addresses are not valid Endpoints; there is no in-cluster client to route.
       '--endpoint-reconciler-type=none',
+      // Real clusters allow privileged pods (the node agent is one); the default refuses them.
+      '--allow-privileged=true',
       '--profiling=false',
+      ...auditFlags(auditPolicy, auditLog),
       '--v=1',
     ],
   });
+  stack.info.auditLog = auditLog;
   await waitFor(
     'kube-apiserver',
     async () => {
