@@ -1,6 +1,7 @@
 // Runs after the test suite: fails when any process started by an attached (test) stack is still
 // alive, then kills it so that one failure does not leak into the next run.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { removeRunnerContainers } from './pods/pod-runner.ts';
 import { MARKER_ENV, MODE_ENV } from './process.ts';
 
 export interface StackProcess {
@@ -32,9 +33,19 @@ export function attachedStackProcesses(): StackProcess[] {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  // Containers the pod runner started (chart test) are not our children: podman keeps them.
+  const containers = existsSync('/usr/bin/podman') ? removeRunnerContainers() : [];
+  if (containers.length > 0) {
+    console.error(
+      `check-orphans: pod-runner containers outlived the test run: ${containers.join(', ')}`,
+    );
+    process.exitCode = 1;
+  }
   const left = attachedStackProcesses();
-  if (left.length === 0) {
+  if (left.length === 0 && containers.length === 0) {
     console.log('check-orphans: no process started by the test stack is left running');
+  } else if (left.length === 0) {
+    process.exit(1);
   } else {
     console.error(`check-orphans: ${left.length} stack process(es) outlived the test run:`);
     for (const p of left) {
