@@ -1,5 +1,5 @@
 // Safety: pure gates (pause, opt-out, control plane, storm, daily cap, cooldown, budgets, dry
-// run) and the budget state they read.
+// run) and the budget state they read; the self-fence rules of the node agent.
 export { GATES, type BlockingGate, type Gate } from './gate-names.ts';
 export {
   DEFAULT_SAFETY_CONFIG,
@@ -41,3 +41,19 @@ export {
   type GateInput,
   type GateResult,
 } from './gates.ts';
+export {
+  DEFAULT_SELF_FENCE_SETTINGS,
+  INITIAL_SELF_FENCE_STATE,
+  selfFenceApplies,
+  selfFenceDecision,
+  selfFenceRebootFailed,
+  selfFenceSafeTimeSeconds,
+  selfFenceSettingsSchema,
+  selfFenceWorkerSchema,
+  type SelfFenceDecision,
+  type SelfFenceProbe,
+  type SelfFenceReason,
+  type SelfFenceSettings,
+  type SelfFenceState,
+  type SelfFenceWorker,
+} from './self-fence.ts';
