@@ -1,7 +1,7 @@
 // KubeDrainer against the real stack: PDBs through the Eviction API, what is skipped, the emptyDir
 // and unmanaged policies, the timeout (and force), an unreachable node, abort, and pods recreated
 // with the same name.
-import type { V1Pod } from '@kubernetes/client-node';
+import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { DEFAULT_DRAIN_OPTIONS, KubeDrainer, type DrainProgress } from '../../src/actions/drain.ts';
 import type { DrainOptions } from '../../src/actions/interfaces.ts';
@@ -27,22 +27,29 @@ import {
   waitPodsRunning,
 } from '../stack/helpers/workloads.ts';
 import { sleep } from '../stack/wait.ts';
+import { nodehealKubeconfig } from './support/nodeheal-identity.ts';
 
 const stack = inject('stack');
 let kube: KubeClients;
 let ops: KubeNodeOps;
 
-beforeAll(() => {
+/** nodeheal's own identity (the chart's ClusterRole), and the one rendered with force drain. */
+let asNodeheal: KubeConfig;
+let asForceDrain: KubeConfig;
+
+beforeAll(async () => {
   kube = adminClients(stack);
-  ops = new KubeNodeOps(kube.kc);
+  asNodeheal = (await nodehealKubeconfig(kube, stack)).kc;
+  asForceDrain = (await nodehealKubeconfig(kube, stack, { forceDrain: true })).kc;
+  ops = new KubeNodeOps(asNodeheal);
 });
 
 function options(overrides: Partial<DrainOptions> = {}): DrainOptions {
   return { ...DEFAULT_DRAIN_OPTIONS, timeoutMs: 60_000, ...overrides };
 }
 
-function drainer(events: DrainProgress[] = []): KubeDrainer {
-  return new KubeDrainer(kube.kc, { onProgress: (e) => events.push(e) });
+function drainer(events: DrainProgress[] = [], kc: KubeConfig = asNodeheal): KubeDrainer {
+  return new KubeDrainer(kc, { onProgress: (e) => events.push(e) });
 }
 
 async function setUnschedulable(node: string, value: boolean): Promise<void> {
@@ -267,7 +274,10 @@ describe('KubeDrainer', () => {
     // Nothing was deleted.
     expect((await livePodsOn(target, namespace)).map(key).sort()).toEqual(pods.map(key).sort());
 
-    const forced = await drainer().drain(target, options({ timeoutMs: 1000, force: true }));
+    const forced = await drainer([], asForceDrain).drain(
+      target,
+      options({ timeoutMs: 1000, force: true }),
+    );
     expect(forced).toMatchObject({ outcome: 'drained', evicted: 2 });
     const left = await livePodsOn(target, namespace);
     // The ReplicaSet recreates pods under new names (Pending: the node is cordoned).

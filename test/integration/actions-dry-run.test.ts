@@ -1,5 +1,6 @@
 // The dry-run twins read the real cluster and record what they would do; nothing changes: every
 // object keeps every field nodeheal could write and no Event is written.
+import type { KubeConfig } from '@kubernetes/client-node';
 import { nodeView, podView } from '../stack/helpers/views.ts';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { DEFAULT_DRAIN_OPTIONS, KubeDrainer } from '../../src/actions/drain.ts';
@@ -20,12 +21,17 @@ import {
   podsOnNode,
   waitPodsRunning,
 } from '../stack/helpers/workloads.ts';
+import { nodehealKubeconfig } from './support/nodeheal-identity.ts';
 
 const stack = inject('stack');
 let kube: KubeClients;
 
-beforeAll(() => {
+/** nodeheal's own identity (the chart's ClusterRole): what nodeheal's code runs with. */
+let asNodeheal: KubeConfig;
+
+beforeAll(async () => {
   kube = adminClients(stack);
+  asNodeheal = (await nodehealKubeconfig(kube, stack)).kc;
 });
 
 /** What nodeheal could change on the node and its pods, and the nodeheal Events about it. */
@@ -47,7 +53,7 @@ describe('dry-run twins', () => {
   it('DryRunNodeOps answers like the real thing and mutates nothing', async () => {
     const [node] = await createNodePool(kube, { name: uniqueName('dry'), size: 1 });
     const recorder = new DryRunRecorder();
-    const ops = new DryRunNodeOps(new KubeNodeOps(kube.kc), recorder);
+    const ops = new DryRunNodeOps(new KubeNodeOps(asNodeheal), recorder);
     const before = await snapshot(node!);
 
     expect((await ops.get(node!))?.metadata?.name).toBe(node);
@@ -89,7 +95,7 @@ describe('dry-run twins', () => {
     await waitPodsRunning(kube, namespace, 'app=bare', 1);
     const before = await snapshot(node!);
     const recorder = new DryRunRecorder();
-    const drainer = new DryRunDrainer(new KubeDrainer(kube.kc), recorder);
+    const drainer = new DryRunDrainer(new KubeDrainer(asNodeheal), recorder);
 
     const blocked = await drainer.drain(node!, { ...DEFAULT_DRAIN_OPTIONS, unmanaged: 'block' });
     expect(blocked).toMatchObject({ outcome: 'blocked', pods: [`${namespace}/bare`] });
@@ -107,7 +113,7 @@ describe('dry-run twins', () => {
     const pool = uniqueName('dryrep');
     const [node] = await createNodePool(kube, { name: pool, size: 1 });
     const recorder = new DryRunRecorder();
-    const real = createProviders(kube.kc);
+    const real = createProviders(asNodeheal);
     const target = await kube.core.readNode({ name: node! });
     for (const provider of Object.values(real)) {
       const dry = new DryRunProvider(provider, recorder);

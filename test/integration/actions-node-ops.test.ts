@@ -20,14 +20,19 @@ import {
 } from '../../src/kube/errors.ts';
 import { adminClients, mergePatch, uniqueName, type KubeClients } from '../stack/helpers/kube.ts';
 import { createNodePool } from '../stack/helpers/pool.ts';
+import { nodehealKubeconfig } from './support/nodeheal-identity.ts';
 
 const stack = inject('stack');
 let kube: KubeClients;
 let ops: KubeNodeOps;
 
-beforeAll(() => {
+/** nodeheal's own identity (the chart's ClusterRole): what nodeheal's code runs with. */
+let asNodeheal: KubeConfig;
+
+beforeAll(async () => {
   kube = adminClients(stack);
-  ops = new KubeNodeOps(kube.kc, { instance: 'test' });
+  asNodeheal = (await nodehealKubeconfig(kube, stack)).kc;
+  ops = new KubeNodeOps(asNodeheal, { instance: 'test' });
 });
 
 async function node(name: string) {

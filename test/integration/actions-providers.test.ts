@@ -1,6 +1,7 @@
 // Node replacement providers against the real stack: KWOK (the local simulated pool), plain
 // (delete the Node), Cluster API (delete the Machine) and Karpenter (delete the NodeClaim), the
 // last two over minimal CRDs from test/stack/crds/ with the test playing the controllers' part.
+import type { KubeConfig } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -47,6 +48,7 @@ import {
 import { eventually } from '../stack/helpers/poll.ts';
 import { createNodePool, poolLabel, readyStatus, waitNodeReady } from '../stack/helpers/pool.ts';
 import { createNamespace } from '../stack/helpers/workloads.ts';
+import { nodehealKubeconfig } from './support/nodeheal-identity.ts';
 
 const stack = inject('stack');
 let kube: KubeClients;
@@ -81,8 +83,12 @@ async function readNodeOrUndefined(name: string): Promise<V1Node | undefined> {
   }
 }
 
-beforeAll(() => {
+/** nodeheal's own identity (the chart's ClusterRole): what nodeheal's code runs with. */
+let asNodeheal: KubeConfig;
+
+beforeAll(async () => {
   kube = adminClients(stack);
+  asNodeheal = (await nodehealKubeconfig(kube, stack)).kc;
   custom = kube.kc.makeApiClient(CustomObjectsApi);
 });
 
@@ -105,7 +111,7 @@ describe('KwokProvider', () => {
     // The kubelet died: KWOK no longer manages the node (its label is not `fake` any more).
     await stopHeartbeat(kube, victim);
     const old = await kube.core.readNode({ name: victim });
-    const provider = new KwokProvider(kube.kc);
+    const provider = new KwokProvider(asNodeheal);
     expect(provider.canSurge).toBe(true);
 
     const result = await provider.replace(old);
@@ -148,7 +154,7 @@ describe('PlainProvider', () => {
     const pool = uniqueName('plain');
     const [name] = await createNodePool(kube, { name: pool, size: 1 });
     const old = await kube.core.readNode({ name: name! });
-    const provider = new PlainProvider(kube.kc);
+    const provider = new PlainProvider(asNodeheal);
     expect(provider.canSurge).toBe(false);
 
     expect((await provider.replace(old)).outcome).toBe('replaced');
@@ -277,7 +283,7 @@ describe('ClusterApiProvider', () => {
       uid: otherSet.metadata?.uid ?? '',
     });
 
-    const provider = new ClusterApiProvider(kube.kc);
+    const provider = new ClusterApiProvider(asNodeheal);
     expect(provider.canSurge).toBe(false);
     const old = await kube.core.readNode({ name: node! });
     const result = await provider.replace(old);
@@ -311,7 +317,7 @@ describe('ClusterApiProvider', () => {
     await createNamespace(kube, namespace);
     const [node] = await createNodePool(kube, { name: uniqueName('ma'), size: 1 });
     const machine = await createMachine(namespace, 'lonely', node);
-    const result = await new ClusterApiProvider(kube.kc).replace(
+    const result = await new ClusterApiProvider(asNodeheal).replace(
       await kube.core.readNode({ name: node! }),
     );
     expect(result.outcome).toBe('unsupported');
@@ -326,7 +332,7 @@ describe('ClusterApiProvider', () => {
 
   it('a node no Machine owns is unsupported', async () => {
     const [node] = await createNodePool(kube, { name: uniqueName('nocapi'), size: 1 });
-    const result = await new ClusterApiProvider(kube.kc).replace(
+    const result = await new ClusterApiProvider(asNodeheal).replace(
       await kube.core.readNode({ name: node! }),
     );
     expect(result.outcome).toBe('unsupported');
@@ -379,7 +385,7 @@ describe('KarpenterProvider', () => {
     const bystander = uniqueName('default');
     await createNodeClaim(bystander, `${pool}-elsewhere`);
 
-    const provider = new KarpenterProvider(kube.kc);
+    const provider = new KarpenterProvider(asNodeheal);
     expect(provider.canSurge).toBe(false);
     const old = await kube.core.readNode({ name: node! });
     const result = await provider.replace(old);
@@ -405,7 +411,7 @@ describe('KarpenterProvider', () => {
 
   it('a node Karpenter does not manage is unsupported', async () => {
     const [node] = await createNodePool(kube, { name: uniqueName('nokarp'), size: 1 });
-    const result = await new KarpenterProvider(kube.kc).replace(
+    const result = await new KarpenterProvider(asNodeheal).replace(
       await kube.core.readNode({ name: node! }),
     );
     expect(result.outcome).toBe('unsupported');
@@ -427,7 +433,7 @@ describe('selectProvider', () => {
       },
       { selector: { [poolLabel]: capiPool }, provider: 'karpenter' },
     ];
-    const providers = createProviders(kube.kc);
+    const providers = createProviders(asNodeheal);
     const pick = async (name: string) =>
       selectProvider(await kube.core.readNode({ name }), rules, providers).name;
     expect(await pick(kwokNode!)).toBe('kwok');

@@ -5,13 +5,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { V1ClusterRole } from '@kubernetes/client-node';
+import { KubeConfig, type V1ClusterRole } from '@kubernetes/client-node';
 import { loadChartClusterRole, loadChartKwokClusterRole } from '../../stack/helpers/chart-rbac.ts';
 import { statusOf, type KubeClients } from '../../stack/helpers/kube.ts';
 import type { StackInfo } from '../../stack/stack.ts';
 
 export const NODEHEAL_NAMESPACE = 'nodeheal-system';
 export const NODEHEAL_SERVICE_ACCOUNT = 'nodeheal';
+export const NODEHEAL_FORCE_DRAIN_ACCOUNT = 'nodeheal-force-drain';
 
 async function ignoreConflict(call: () => Promise<unknown>): Promise<void> {
   try {
@@ -21,7 +22,11 @@ async function ignoreConflict(call: () => Promise<unknown>): Promise<void> {
   }
 }
 
-async function applyClusterRole(kube: KubeClients, role: V1ClusterRole): Promise<void> {
+async function applyClusterRole(
+  kube: KubeClients,
+  role: V1ClusterRole,
+  account: string,
+): Promise<void> {
   const name = role.metadata!.name!;
   try {
     await kube.rbac.createClusterRole({ body: role });
@@ -34,32 +39,48 @@ async function applyClusterRole(kube: KubeClients, role: V1ClusterRole): Promise
       body: {
         metadata: { name },
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-        subjects: [
-          { kind: 'ServiceAccount', name: NODEHEAL_SERVICE_ACCOUNT, namespace: NODEHEAL_NAMESPACE },
-        ],
+        subjects: [{ kind: 'ServiceAccount', name: account, namespace: NODEHEAL_NAMESPACE }],
       },
     }),
   );
 }
 
-/** Creates (idempotently) nodeheal's ServiceAccount and chart RBAC; returns a kubeconfig path for it. */
+export interface NodehealIdentity {
+  /** A kubeconfig file that authenticates as the ServiceAccount. */
+  path: string;
+  token: string;
+  /** Clients for nodeheal's own code (drainer, providers, node ops) under that identity. */
+  kc: KubeConfig;
+}
+
+/**
+ * Creates (idempotently) nodeheal's ServiceAccount and chart RBAC; returns a kubeconfig for it.
+ * `forceDrain` gives a second account, bound to the ClusterRole the chart renders with
+ * `worker.drain.force=true` (the only install that may delete pods).
+ */
 export async function nodehealKubeconfig(
   kube: KubeClients,
   stack: StackInfo,
-): Promise<{ path: string; token: string }> {
+  options: { forceDrain?: boolean } = {},
+): Promise<NodehealIdentity> {
+  const account = options.forceDrain ? NODEHEAL_FORCE_DRAIN_ACCOUNT : NODEHEAL_SERVICE_ACCOUNT;
   await ignoreConflict(() =>
     kube.core.createNamespace({ body: { metadata: { name: NODEHEAL_NAMESPACE } } }),
   );
   await ignoreConflict(() =>
     kube.core.createNamespacedServiceAccount({
       namespace: NODEHEAL_NAMESPACE,
-      body: { metadata: { name: NODEHEAL_SERVICE_ACCOUNT } },
+      body: { metadata: { name: account } },
     }),
   );
-  await applyClusterRole(kube, loadChartClusterRole());
-  await applyClusterRole(kube, loadChartKwokClusterRole());
+  const forceDrain = options.forceDrain === true;
+  // Named after the namespace too: the chart test installs a release named `nodeheal`, whose
+  // cluster-wide ClusterRoles must not collide with these.
+  const roleName = `${NODEHEAL_NAMESPACE}-${account}`;
+  await applyClusterRole(kube, loadChartClusterRole({ name: roleName, forceDrain }), account);
+  await applyClusterRole(kube, loadChartKwokClusterRole({ name: roleName }), account);
   const request = await kube.core.createNamespacedServiceAccountToken({
-    name: NODEHEAL_SERVICE_ACCOUNT,
+    name: account,
     namespace: NODEHEAL_NAMESPACE,
     body: { spec: { audiences: [], expirationSeconds: 2 * 3600 } },
   });
@@ -77,15 +98,17 @@ export async function nodehealKubeconfig(
       `    server: ${stack.apiserverUrl}`,
       `    certificate-authority: ${stack.caCert}`,
       'users:',
-      `- name: ${NODEHEAL_SERVICE_ACCOUNT}`,
+      `- name: ${account}`,
       '  user:',
       `    token: ${token}`,
       'contexts:',
       '- name: local',
-      '  context: { cluster: local, user: nodeheal }',
+      `  context: { cluster: local, user: ${account} }`,
       'current-context: local',
       '',
     ].join('\n'),
   );
-  return { path, token };
+  const kc = new KubeConfig();
+  kc.loadFromFile(path);
+  return { path, token, kc };
 }

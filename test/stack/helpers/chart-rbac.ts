@@ -18,6 +18,8 @@ export interface ChartClusterRoleOptions {
   name?: string;
   /** metadata.labels instead of the chart's own labels. */
   labels?: Record<string, string>;
+  /** Rendered with `worker.drain.force=true`, which adds the right to delete pods. */
+  forceDrain?: boolean;
 }
 
 /**
@@ -45,10 +47,12 @@ function renderClusterRole(
   kwok: boolean,
 ): V1ClusterRole {
   const name = options.name ?? 'nodeheal';
-  const key = `${template} ${name}`;
+  const force = options.forceDrain === true;
+  const key = `${template} ${name} ${force}`;
   let role = rendered.get(key);
   if (!role) {
-    const objects = helmTemplate([], ['rbac.create=true', `kwokProvider.enabled=${kwok}`], {
+    const set = ['rbac.create=true', `kwokProvider.enabled=${kwok}`, `worker.drain.force=${force}`];
+    const objects = helmTemplate([], set, {
       showOnly: [template],
       // The values the chart requires to render at all; they do not touch the ClusterRoles.
       setString: [
