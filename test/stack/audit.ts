@@ -1,14 +1,43 @@
 // The apiserver's audit log, limited to nodeheal's own identities: what every nodeheal process in
 // the tests asked the apiserver for, so that the chart's ClusterRole can be compared with what
 // nodeheal really uses (test/stack/check-rbac-usage.ts).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { setHeaderOptions } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { repoRoot } from './paths.ts';
 
-/** The audit log of the test suite's shared stack (outlives the stack; read after the run). */
-export const suiteAuditLog = join(repoRoot, '.stack', 'audit', 'suite-apiserver-audit.log');
+const auditDir = join(repoRoot, '.stack', 'audit');
+const latestPointer = join(auditDir, 'latest');
+
+/**
+ * A new audit log for a test suite's shared stack (outlives the stack; read after the run), one
+ * per run so that two runs on one checkout never write into each other's; `latestSuiteAuditLog`
+ * finds it. Logs of runs older than a day are removed.
+ */
+export function newSuiteAuditLog(): string {
+  mkdirSync(auditDir, { recursive: true });
+  for (const name of readdirSync(auditDir)) {
+    const path = join(auditDir, name);
+    if (name.endsWith('.log') && Date.now() - statSync(path).mtimeMs > 86_400_000) rmSync(path);
+  }
+  const path = join(auditDir, `suite-${Date.now()}-${process.pid}.log`);
+  writeFileSync(latestPointer, `${path}\n`);
+  return path;
+}
+
+/** The audit log of the latest suite run on this checkout, if any. */
+export function latestSuiteAuditLog(): string | undefined {
+  return existsSync(latestPointer) ? readFileSync(latestPointer, 'utf8').trim() : undefined;
+}
 
 /**
  * Namespaces whose ServiceAccounts are nodeheal: `nodeheal-system` (the heal tests' identity,

@@ -1,8 +1,7 @@
 // Vitest global setup for the `stack` project: one local stack for every integration test file,
 // stopped (and checked) when the run ends, whether it passed or failed.
-import { rmSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
-import { suiteAuditLog } from './audit.ts';
+import { newSuiteAuditLog } from './audit.ts';
 import { startStack, type StackInfo } from './stack.ts';
 
 declare module 'vitest' {
@@ -13,8 +12,8 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // The audit log of this run alone: check-rbac-usage.ts compares it with the chart's ClusterRole.
-  rmSync(suiteAuditLog, { force: true });
-  const stack = await startStack({ mode: 'attached', alertmanagers: 2, auditLog: suiteAuditLog });
+  const auditLog = newSuiteAuditLog();
+  const stack = await startStack({ mode: 'attached', alertmanagers: 2, auditLog });
   project.provide('stack', stack.info);
   return async () => {
     await stack.stop();
