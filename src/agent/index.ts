@@ -1,5 +1,6 @@
 // The node agent (DaemonSet): runs only host commands named in its catalog, authenticated by an
-// HMAC over every request; and the client nodeheal uses to reach it (HostCommands).
+// HMAC over every request, and reboots its own node when cut off (self-fence); and the client
+// nodeheal uses to reach it (HostCommands).
 export {
   agentHostCommands,
   dryRunHostCommands,
@@ -29,6 +30,8 @@ export {
   AGENT_DEFAULTS,
   type AgentConfig,
   type AgentFlags,
+  type HostPort,
+  type SelfFenceConfig,
 } from './agent-config.ts';
 export {
   createAgentServer,
@@ -69,4 +72,12 @@ export {
   type SignedFields,
   type VerifyResult,
 } from './signing.ts';
+export {
+  resolvePeers,
+  startSelfFenceWatchdog,
+  tcpReachable,
+  type RebootRun,
+  type SelfFenceWatchdog,
+  type SelfFenceWatchdogOptions,
+} from './self-fence-watchdog.ts';
 export { startAgent, type RunningAgent } from './start-agent.ts';

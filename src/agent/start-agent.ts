@@ -3,11 +3,13 @@
 // kubelet, the container runtime or the API server is down.
 import { createServer, type Server } from 'node:http';
 import type { Logger } from '../log/index.ts';
-import { loadAgentCatalogFile } from './agent-catalog.ts';
-import type { AgentConfig } from './agent-config.ts';
+import { catalogCommand, loadAgentCatalogFile } from './agent-catalog.ts';
+import { AgentConfigError, type AgentConfig } from './agent-config.ts';
 import { createAgentServer, healthHandler } from './agent-server.ts';
 import { ResultStore } from './result-store.ts';
+import { runCommand, type CommandRun } from './run-command.ts';
 import { AgentSecretFile } from './secret-file.ts';
+import { startSelfFenceWatchdog, type SelfFenceWatchdog } from './self-fence-watchdog.ts';
 
 export interface RunningAgent {
   /** `host:port` the command port listens on. */
@@ -40,9 +42,19 @@ async function listen(server: Server, host: string, port: number): Promise<strin
  *   the record.
  * - Requests may take as long as the longest catalog timeout: the command port has no response
  *   timeout, only header and idle limits.
+ * - With self-fence on, the catalog must have `reboot` (else it throws before any port opens);
+ *   the watchdog starts once the ports listen and runs that entry's argv exactly as a request
+ *   for `reboot` would (catalog entry, `runCommand`, the result record), without waiting for a
+ *   command a request is running. `close` stops it first.
  */
 export async function startAgent(config: AgentConfig, logger: Logger): Promise<RunningAgent> {
   const catalog = await loadAgentCatalogFile(config.catalog);
+  const rebootEntry = config.selfFence ? catalogCommand(catalog, 'reboot') : undefined;
+  if (config.selfFence && rebootEntry === undefined) {
+    throw new AgentConfigError(
+      `self-fence needs the host command reboot, and the catalog ${config.catalog} has none`,
+    );
+  }
   const secrets = new AgentSecretFile(config.secretFile);
   let reportedError: string | undefined;
   const results = new ResultStore({ dir: config.stateDir });
@@ -92,10 +104,54 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     'nodeheal agent listening',
   );
 
+  let watchdog: SelfFenceWatchdog | undefined;
+  if (config.selfFence && rebootEntry) {
+    const entry = rebootEntry;
+    watchdog = startSelfFenceWatchdog({
+      config: config.selfFence,
+      node: config.node,
+      self: { host: config.listenHost, port: Number(address.slice(address.lastIndexOf(':') + 1)) },
+      logger,
+      reboot: async (id) => {
+        // What the server does for a request: record, run the catalog entry, record the result.
+        results.begin(id, 'reboot', Date.now());
+        logger.info(
+          { healId: id, node: config.node, command: 'reboot', argv: entry.argv },
+          'agent running host command',
+        );
+        let run: CommandRun;
+        try {
+          run = await runCommand(entry, catalog.outputTailBytes);
+        } catch (error) {
+          run = {
+            exitCode: 1,
+            output: `[nodeheal-agent] ${(error as Error).message}`,
+            durationMs: 0,
+            timedOut: false,
+          };
+        }
+        results.finish(id, 'reboot', run);
+        logger.info(
+          {
+            healId: id,
+            node: config.node,
+            command: 'reboot',
+            exitCode: run.exitCode,
+            durationMs: run.durationMs,
+            timedOut: run.timedOut,
+          },
+          run.exitCode === 0 ? 'host command succeeded' : 'host command failed',
+        );
+        return run;
+      },
+    });
+  }
+
   return {
     address,
     healthAddress,
     close: async () => {
+      await watchdog?.stop();
       const closed = new Promise<void>((resolveClose) => server.close(() => resolveClose()));
       server.closeIdleConnections();
       await agent.idle();

@@ -61,7 +61,33 @@ export function buildCli(): Command {
     .option('--catalog <file>', 'host command catalog (NODEHEAL_AGENT_CATALOG)')
     .option('--node <name>', "this node's name (NODEHEAL_AGENT_NODE)")
     .option('--state-dir <dir>', 'results kept across restarts (NODEHEAL_AGENT_STATE_DIR)')
-    .action((opts: Record<string, string | undefined>) =>
+    .option(
+      '--self-fence',
+      'reboot this node when neither the apiserver nor a peer is reachable (NODEHEAL_AGENT_SELF_FENCE)',
+    )
+    .option(
+      '--self-fence-unreachable-seconds <s>',
+      'fence after this long without contact, default 60 (NODEHEAL_AGENT_SELF_FENCE_UNREACHABLE_SECONDS)',
+    )
+    .option(
+      '--self-fence-check-interval-seconds <s>',
+      'probe this often, default 5 (NODEHEAL_AGENT_SELF_FENCE_CHECK_INTERVAL_SECONDS)',
+    )
+    .option(
+      '--self-fence-probe-timeout-seconds <s>',
+      'give a probe this long, default 2 (NODEHEAL_AGENT_SELF_FENCE_PROBE_TIMEOUT_SECONDS)',
+    )
+    .option(
+      '--self-fence-reboot-seconds <s>',
+      'time the catalogued reboot takes, default 60 (NODEHEAL_AGENT_SELF_FENCE_REBOOT_SECONDS)',
+    )
+    .option(
+      '--apiserver <host:port>',
+      'apiserver to probe, default in-cluster (NODEHEAL_AGENT_APISERVER)',
+    )
+    .option('--peers <host:port,...>', 'peer agents to probe (NODEHEAL_AGENT_PEERS)')
+    .option('--peers-dns <name>', 'DNS name of the peer agents (NODEHEAL_AGENT_PEERS_DNS)')
+    .action((opts: Record<string, string | boolean | undefined>) =>
       run(async () => (await import('./agent.ts')).agent(opts)),
     );
   program
