@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { providerRulesSchema } from '../actions/providers/select-provider.ts';
 import { DEFAULT_POOL_LABELS } from '../heal/world.ts';
-import { safetyConfigSchema } from '../safety/index.ts';
+import { safetyConfigSchema, selfFenceWorkerSchema } from '../safety/index.ts';
 
 const json = <T extends z.ZodType>(schema: T) =>
   z
@@ -31,6 +31,11 @@ export const workerEnvSchema = z.object({
   NODEHEAL_POOL_LABELS: z.string().optional(),
   NODEHEAL_PROVIDERS: json(providerRulesSchema).optional(),
   NODEHEAL_SAFETY: json(safetyConfigSchema.partial()).optional(),
+  /**
+   * The self-fencing pool (chart agent.selfFence), JSON `{selector, safeTimeSeconds}`: a node
+   * matching the selector may be assumed down safeTimeSeconds after it was last heard from.
+   */
+  NODEHEAL_SELF_FENCE: json(selfFenceWorkerSchema).optional(),
   NODEHEAL_DRAIN_PARALLELISM: int(1, 500, 32),
   NODEHEAL_DRAIN_EMPTYDIR: z.enum(['evict', 'block']).default('evict'),
   NODEHEAL_DRAIN_UNMANAGED: z.enum(['evict', 'block']).default('block'),
