@@ -39,7 +39,6 @@ export { KwokProvider, replacementName, type KwokProviderOptions } from './provi
 export { PlainProvider } from './providers/plain.ts';
 export {
   createProviders,
-  DEFAULT_PROVIDER,
   PROVIDER_NAMES,
   providerRuleSchema,
   providerRulesSchema,

@@ -1,6 +1,6 @@
 // Configuration of `nodeheal worker`, from the environment, validated at start.
 import { z } from 'zod';
-import { providerRulesSchema } from '../actions/providers/select-provider.ts';
+import { PROVIDER_NAMES, providerRulesSchema } from '../actions/providers/select-provider.ts';
 import { DEFAULT_POOL_LABELS } from '../heal/world.ts';
 import { safetyConfigSchema, selfFenceWorkerSchema } from '../safety/index.ts';
 
@@ -30,6 +30,11 @@ export const workerEnvSchema = z.object({
   NODEHEAL_WORKER_STALLED_MS: int(500, 600_000, 30_000),
   NODEHEAL_POOL_LABELS: z.string().optional(),
   NODEHEAL_PROVIDERS: json(providerRulesSchema).optional(),
+  /**
+   * The provider of nodes no NODEHEAL_PROVIDERS rule matches. Unset: none, and a `replace` of
+   * such a node fails ("no provider for this pool") instead of deleting it.
+   */
+  NODEHEAL_DEFAULT_PROVIDER: z.enum(PROVIDER_NAMES).optional(),
   NODEHEAL_SAFETY: json(safetyConfigSchema.partial()).optional(),
   /**
    * The self-fencing pool (chart agent.selfFence), JSON `{selector, safeTimeSeconds}`: a node
@@ -67,6 +72,14 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     throw new Error(`invalid worker configuration:\n  ${problems.join('\n  ')}`);
   }
   const c = parsed.data;
+  if (c.NODEHEAL_SELF_FENCE && !c.NODEHEAL_AGENT_SECRET_FILE) {
+    // A self-fence is assumed only for a node whose agent nodeheal cannot reach: without the
+    // agent configured every agent looks unreachable, and every silent node would look fenced.
+    throw new Error(
+      'invalid worker configuration:\n  NODEHEAL_SELF_FENCE: needs NODEHEAL_AGENT_SECRET_FILE ' +
+        '(the node agents self-fence; nodeheal must be able to ask them)',
+    );
+  }
   return {
     ...c,
     poolLabels: c.NODEHEAL_POOL_LABELS

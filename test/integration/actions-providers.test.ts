@@ -419,7 +419,7 @@ describe('KarpenterProvider', () => {
 });
 
 describe('selectProvider', () => {
-  it('chooses the provider of the first rule whose selector matches the node, plain otherwise', async () => {
+  it('chooses the provider of the first rule whose selector matches the node; none (never plain) or the explicit default otherwise', async () => {
     const kwokPool = uniqueName('selk');
     const capiPool = uniqueName('selc');
     const [kwokNode] = await createNodePool(kube, { name: kwokPool, size: 1 });
@@ -434,11 +434,12 @@ describe('selectProvider', () => {
       { selector: { [poolLabel]: capiPool }, provider: 'karpenter' },
     ];
     const providers = createProviders(asNodeheal);
-    const pick = async (name: string) =>
-      selectProvider(await kube.core.readNode({ name }), rules, providers).name;
+    const pick = async (name: string, fallback?: 'plain') =>
+      selectProvider(await kube.core.readNode({ name }), rules, providers, fallback)?.name;
     expect(await pick(kwokNode!)).toBe('kwok');
     expect(await pick(capiNode!)).toBe('cluster-api');
-    expect(await pick(otherNode!)).toBe('plain');
+    expect(await pick(otherNode!)).toBeUndefined();
+    expect(await pick(otherNode!, 'plain')).toBe('plain');
     expect(() =>
       selectProvider({ metadata: { name: 'x', labels: { [poolLabel]: kwokPool } } }, rules, {
         plain: providers.plain,

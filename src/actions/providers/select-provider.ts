@@ -15,7 +15,6 @@ export const PROVIDER_NAMES = [
   'plain',
   'kwok',
 ] as const satisfies readonly ProviderName[];
-export const DEFAULT_PROVIDER: ProviderName = 'plain';
 
 /** One configuration entry: nodes whose labels match every pair of `selector` use `provider`. */
 export const providerRuleSchema = z.object({
@@ -39,26 +38,33 @@ export function selectorMatches(
  * - Rules are tried in order; the first whose selector matches the node's labels wins.
  * - A label matches only with exactly the selector's value (`''` matches a label with an empty
  *   value, as `node-role.kubernetes.io/worker: ""`); an empty selector matches every node.
- * - No rule matches: `plain` (delete the Node; the cloud node pool replaces it).
+ * - No rule matches: the operator's explicit default (`NODEHEAL_DEFAULT_PROVIDER`), else none:
+ *   nodeheal never deletes a Node that nothing is known to replace (`plain` is never implied).
  */
 export function selectProviderName(
   labels: Readonly<Record<string, string>> | undefined,
   rules: readonly ProviderRule[],
-): ProviderName {
-  return rules.find((rule) => selectorMatches(rule.selector, labels))?.provider ?? DEFAULT_PROVIDER;
+  fallback?: ProviderName,
+): ProviderName | undefined {
+  return rules.find((rule) => selectorMatches(rule.selector, labels))?.provider ?? fallback;
 }
 
 export class ProviderNotConfiguredError extends Error {
   readonly code = 'PROVIDER_NOT_CONFIGURED';
 }
 
-/** The provider for a node from the set available; throws when the chosen one is not in it. */
+/**
+ * The provider for a node from the set available: undefined when no rule (and no default) names
+ * one; throws when the chosen one is not in the set.
+ */
 export function selectProvider(
   node: V1Node,
   rules: readonly ProviderRule[],
   providers: Readonly<Partial<Record<ProviderName, Provider>>>,
-): Provider {
-  const name = selectProviderName(node.metadata?.labels, rules);
+  fallback?: ProviderName,
+): Provider | undefined {
+  const name = selectProviderName(node.metadata?.labels, rules, fallback);
+  if (name === undefined) return undefined;
   const provider = providers[name];
   if (!provider) {
     throw new ProviderNotConfiguredError(
