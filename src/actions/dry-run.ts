@@ -10,14 +10,16 @@
 // - Provider: records the node it would replace and answers `replaced` with a dry-run detail.
 import type { V1Node } from '@kubernetes/client-node';
 import { planDrain, podKey, type KubeDrainer } from './drain.ts';
-import type {
-  DrainOptions,
-  DrainResult,
-  Drainer,
-  EventReason,
-  NodeOps,
-  Provider,
-  ReplaceResult,
+import {
+  ANNOTATION_OUT_OF_SERVICE,
+  type DrainOptions,
+  type DrainResult,
+  type Drainer,
+  type EventReason,
+  type FenceResult,
+  type NodeOps,
+  type Provider,
+  type ReplaceResult,
 } from './interfaces.ts';
 import { cordonDecision, uncordonDecision } from './kube-node-ops.ts';
 
@@ -25,7 +27,16 @@ export interface DryRunCall {
   /** ISO time of the call. */
   at: string;
   target: 'node-ops' | 'drainer' | 'provider';
-  op: 'cordon' | 'uncordon' | 'annotate-heal' | 'event' | 'drain' | 'replace';
+  op:
+    | 'cordon'
+    | 'uncordon'
+    | 'annotate-heal'
+    | 'event'
+    | 'drain'
+    | 'replace'
+    | 'fence'
+    | 'taint-out-of-service'
+    | 'remove-out-of-service';
   node: string;
   /** The arguments of the call that matter (reason, annotation value, pods, provider...). */
   detail: Record<string, unknown>;
@@ -47,12 +58,12 @@ export class DryRunRecorder {
   }
 }
 
-/** NodeOps that reads through `reader` (any NodeOps; only its `get` is used) and mutates nothing. */
+/** NodeOps that reads through `reader` (any NodeOps; only its reads are used) and mutates nothing. */
 export class DryRunNodeOps implements NodeOps {
-  readonly #reader: Pick<NodeOps, 'get'>;
+  readonly #reader: Pick<NodeOps, 'get' | 'lastHeardAt'>;
   readonly #recorder: DryRunRecorder;
 
-  constructor(reader: Pick<NodeOps, 'get'>, recorder: DryRunRecorder) {
+  constructor(reader: Pick<NodeOps, 'get' | 'lastHeardAt'>, recorder: DryRunRecorder) {
     this.#reader = reader;
     this.#recorder = recorder;
   }
@@ -76,6 +87,39 @@ export class DryRunNodeOps implements NodeOps {
   annotateHeal(node: string, value: string | null): Promise<void> {
     this.#recorder.record({ target: 'node-ops', op: 'annotate-heal', node, detail: { value } });
     return Promise.resolve();
+  }
+
+  async taintOutOfService(node: string, healId: string) {
+    const result = (await this.#reader.get(node)) ? 'tainted' : 'absent';
+    this.#recorder.record({
+      target: 'node-ops',
+      op: 'taint-out-of-service',
+      node,
+      detail: { healId },
+      result,
+    });
+    return result;
+  }
+
+  async removeOutOfService(node: string) {
+    const current = await this.#reader.get(node);
+    const result = !current
+      ? 'absent'
+      : current.metadata?.annotations?.[ANNOTATION_OUT_OF_SERVICE] === undefined
+        ? 'not-ours'
+        : 'removed';
+    this.#recorder.record({
+      target: 'node-ops',
+      op: 'remove-out-of-service',
+      node,
+      detail: {},
+      result,
+    });
+    return result;
+  }
+
+  async lastHeardAt(node: string): Promise<number | undefined> {
+    return await this.#reader.lastHeardAt(node);
   }
 
   event(
@@ -139,10 +183,24 @@ export class DryRunProvider implements Provider {
   readonly canSurge: boolean;
   readonly #recorder: DryRunRecorder;
 
-  constructor(real: Pick<Provider, 'name' | 'canSurge'>, recorder: DryRunRecorder) {
+  /** Present when the real provider can fence: records what it would terminate. */
+  readonly fence?: (node: V1Node) => Promise<FenceResult>;
+
+  constructor(real: Pick<Provider, 'name' | 'canSurge' | 'fence'>, recorder: DryRunRecorder) {
     this.name = real.name;
     this.canSurge = real.canSurge;
     this.#recorder = recorder;
+    if (real.fence) {
+      this.fence = (node: V1Node) => {
+        const name = node.metadata?.name ?? '';
+        const result: FenceResult = {
+          outcome: 'fenced',
+          detail: `dry run: provider ${this.name} would terminate the machine of ${name}`,
+        };
+        this.#recorder.record({ target: 'provider', op: 'fence', node: name, detail: {}, result });
+        return Promise.resolve(result);
+      };
+    }
   }
 
   replace(node: V1Node): Promise<ReplaceResult> {

@@ -17,6 +17,13 @@ export const EVENT_REASONS = [
 export type EventReason = (typeof EVENT_REASONS)[number];
 
 export const LABEL_EXCLUDE = 'nodeheal.io/exclude';
+/**
+ * Kubernetes' non-graceful node shutdown taint: pods of a node carrying it are force-deleted and
+ * their volumes detached at once. nodeheal sets it only on a fenced node.
+ */
+export const TAINT_OUT_OF_SERVICE = 'node.kubernetes.io/out-of-service';
+/** Marks an out-of-service taint nodeheal set (value: the heal id): only that one is removed. */
+export const ANNOTATION_OUT_OF_SERVICE = 'nodeheal.io/out-of-service';
 export const ANNOTATION_HEAL = 'nodeheal.io/heal';
 export const ANNOTATION_CORDONED_BY = 'nodeheal.io/cordoned-by';
 export const CORDONED_BY_VALUE = 'nodeheal';
@@ -38,6 +45,18 @@ export interface NodeOps {
     message: string,
     type?: 'Normal' | 'Warning',
   ): Promise<void>;
+  /**
+   * Puts the out-of-service taint on the node (only ever after a fence): Kubernetes then
+   * force-deletes its pods and detaches their volumes. Idempotent.
+   */
+  taintOutOfService(node: string, healId: string): Promise<'tainted' | 'absent'>;
+  /** Removes an out-of-service taint nodeheal set (annotation present); leaves anyone else's. */
+  removeOutOfService(node: string): Promise<'removed' | 'not-ours' | 'absent'>;
+  /**
+   * When the node was last heard from: the renewal of its kubelet's Lease (kube-node-lease),
+   * else its Ready condition's last heartbeat; undefined when neither exists.
+   */
+  lastHeardAt(node: string): Promise<number | undefined>;
 }
 
 export interface DrainOptions {
@@ -70,6 +89,15 @@ export type ReplaceResult =
   | { outcome: 'unsupported'; detail: string }
   | { outcome: 'failed'; detail: string };
 
+/**
+ * A provider's fence: `fenced` once the machine is certainly down (terminated and reported
+ * gone), `pending` while its termination is under way.
+ */
+export type FenceResult =
+  | { outcome: 'fenced'; detail: string }
+  | { outcome: 'pending'; detail: string }
+  | { outcome: 'failed'; detail: string };
+
 /** Node replacement for one kind of node pool. */
 export interface Provider {
   readonly name: 'cluster-api' | 'karpenter' | 'plain' | 'kwok';
@@ -82,6 +110,12 @@ export interface Provider {
    * `node`, so that workloads evicted by the drain land on it; `replace` then reuses it.
    */
   surge?(node: V1Node): Promise<ReplaceResult>;
+  /**
+   * Fencing (providers that own the machine): terminates it and reports when it is gone, so an
+   * unreachable node's workloads may move. Idempotent; called until `fenced`. Providers that
+   * only handle the Node object (plain) have none: their nodes need another fence.
+   */
+  fence?(node: V1Node): Promise<FenceResult>;
 }
 
 /** Host commands the node agent may run: names from its fixed catalog, never strings from alerts. */
@@ -103,4 +137,9 @@ export type HostCommandResult =
 
 export interface HostCommands {
   run(node: string, command: HostCommand, healId: string): Promise<HostCommandResult>;
+  /**
+   * Whether the node's agent answers at all (a connection to its port): a self-fence is assumed
+   * only for a node whose agent nodeheal cannot reach either.
+   */
+  reachable(node: string): Promise<boolean>;
 }

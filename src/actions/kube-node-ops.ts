@@ -9,15 +9,24 @@
 // - uncordon: only a cordon that carries our annotation is undone (unschedulable and the
 //   annotation are removed together).
 // - 404 is state: `absent`, `undefined`, or a no-op for the heal annotation.
+// - The out-of-service taint is set with `nodeheal.io/out-of-service=<heal id>`, and only a taint
+//   carrying that annotation is removed again.
 import { hostname } from 'node:os';
-import { CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  type V1Node,
+} from '@kubernetes/client-node';
 import { ConflictError, kubeCall, kubeGet, NotFoundError } from '../kube/errors.ts';
 import { mergePatch } from '../kube/patch.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
 import {
   ANNOTATION_CORDONED_BY,
   ANNOTATION_HEAL,
+  ANNOTATION_OUT_OF_SERVICE,
   CORDONED_BY_VALUE,
+  TAINT_OUT_OF_SERVICE,
   EVENT_REASONS,
   type EventReason,
   type NodeOps,
@@ -25,6 +34,8 @@ import {
 
 /** Source component of every Event nodeheal writes. */
 export const EVENT_SOURCE_COMPONENT = 'nodeheal';
+/** Where the kubelets' heartbeat Leases live. */
+export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 /** Events about cluster-scoped Nodes live in `default`, as the kubelet's do. */
 export const NODE_EVENT_NAMESPACE = 'default';
 /** Event messages are capped by the API server at 1 KiB for events.k8s.io; keep core Events alike. */
@@ -66,11 +77,13 @@ export function uncordonDecision(node: V1Node | undefined): UncordonOutcome {
 
 export class KubeNodeOps implements NodeOps {
   readonly #core: CoreV1Api;
+  readonly #coordination: CoordinationV1Api;
   readonly #logger: Logger;
   readonly #instance: string;
 
   constructor(kc: KubeConfig, options: KubeNodeOpsOptions = {}) {
     this.#core = kc.makeApiClient(CoreV1Api);
+    this.#coordination = kc.makeApiClient(CoordinationV1Api);
     this.#logger = options.logger ?? silentLogger();
     this.#instance = options.instance ?? hostname();
   }
@@ -159,6 +172,63 @@ export class KubeNodeOps implements NodeOps {
       }),
     );
     this.#logger.info({ node, reason, type }, 'event recorded');
+  }
+
+  async taintOutOfService(node: string, healId: string): Promise<'tainted' | 'absent'> {
+    return await this.#withConflictRetry(`taint node ${node} out-of-service`, async () => {
+      const current = await this.get(node);
+      if (!current) return 'absent';
+      const taints = current.spec?.taints ?? [];
+      if (taints.some((t) => t.key === TAINT_OUT_OF_SERVICE)) return 'tainted';
+      // A merge patch replaces the whole list: the resourceVersion makes it a compare-and-set.
+      await this.#patch(node, {
+        metadata: {
+          resourceVersion: current.metadata?.resourceVersion,
+          annotations: { [ANNOTATION_OUT_OF_SERVICE]: healId },
+        },
+        spec: {
+          taints: [
+            ...taints,
+            { key: TAINT_OUT_OF_SERVICE, value: 'nodeshutdown', effect: 'NoExecute' },
+          ],
+        },
+      });
+      return 'tainted';
+    });
+  }
+
+  async removeOutOfService(node: string): Promise<'removed' | 'not-ours' | 'absent'> {
+    return await this.#withConflictRetry(`remove out-of-service taint of ${node}`, async () => {
+      const current = await this.get(node);
+      if (!current) return 'absent';
+      if (current.metadata?.annotations?.[ANNOTATION_OUT_OF_SERVICE] === undefined)
+        return 'not-ours';
+      const taints = (current.spec?.taints ?? []).filter((t) => t.key !== TAINT_OUT_OF_SERVICE);
+      await this.#patch(node, {
+        metadata: {
+          resourceVersion: current.metadata?.resourceVersion,
+          annotations: { [ANNOTATION_OUT_OF_SERVICE]: null },
+        },
+        spec: { taints },
+      });
+      return 'removed';
+    });
+  }
+
+  async lastHeardAt(node: string): Promise<number | undefined> {
+    const lease = await kubeGet(`read lease of node ${node}`, () =>
+      this.#coordination.readNamespacedLease({ name: node, namespace: NODE_LEASE_NAMESPACE }),
+    );
+    const renewed = lease?.spec?.renewTime ? new Date(lease.spec.renewTime).getTime() : undefined;
+    const current = await this.get(node);
+    const ready = current?.status?.conditions?.find((c) => c.type === 'Ready');
+    const heartbeat = ready?.lastHeartbeatTime
+      ? new Date(ready.lastHeartbeatTime).getTime()
+      : undefined;
+    const heard = [renewed, heartbeat].filter(
+      (t): t is number => t !== undefined && !Number.isNaN(t),
+    );
+    return heard.length > 0 ? Math.max(...heard) : undefined;
   }
 
   async #patch(node: string, body: object): Promise<V1Node> {

@@ -1,6 +1,7 @@
 // The client side of HostCommands: nodeheal asks the node agent on the faulty node to run a
 // catalogued host command, with a signed request, and maps every answer (or the lack of one)
 // onto a HostCommandResult. Plus its dry-run twin, and the agent's address for a Node.
+import { connect } from 'node:net';
 import type { V1Node } from '@kubernetes/client-node';
 import { z } from 'zod';
 import type { HostCommand, HostCommandResult, HostCommands } from '../actions/interfaces.ts';
@@ -56,6 +57,24 @@ function detailOf(body: string): string {
   return body.slice(0, 200);
 }
 
+/** How long a connection to an agent may take before it counts as unreachable. */
+const REACHABLE_TIMEOUT_MS = 2000;
+
+/** Whether a TCP connection to the URL's host and port opens within `timeoutMs`. */
+function tcpConnects(url: URL, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolveConnect) => {
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    const socket = connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolveConnect(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
 /**
  * HostCommands through the node agents.
  *
@@ -74,6 +93,16 @@ function detailOf(body: string): string {
 export function agentHostCommands(options: AgentClientOptions): HostCommands {
   const now = options.now ?? Date.now;
   return {
+    async reachable(node: string): Promise<boolean> {
+      try {
+        const endpoint = await options.endpointFor(node);
+        return (
+          endpoint !== undefined && (await tcpConnects(new URL(endpoint), REACHABLE_TIMEOUT_MS))
+        );
+      } catch {
+        return false;
+      }
+    },
     async run(node: string, command: HostCommand, healId: string): Promise<HostCommandResult> {
       const where = `agent on ${node}`;
       let endpoint: string | undefined;
@@ -204,6 +233,8 @@ export function dryRunHostCommands(
   options: { onRun?: (call: DryRunCall) => void } = {},
 ): HostCommands {
   return {
+    // Dry run asks no agent: it cannot tell, and answering "reachable" assumes no fence.
+    reachable: () => Promise.resolve(true),
     run(node: string, command: HostCommand, healId: string): Promise<HostCommandResult> {
       options.onRun?.({ node, command, healId });
       return Promise.resolve({

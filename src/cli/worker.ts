@@ -35,6 +35,7 @@ import {
 } from '../metrics/index.ts';
 import { startHealWorker, type ProcessResult } from '../queue/heal-worker.ts';
 import { workerConnection } from '../queue/index.ts';
+import { selfFenceApplies } from '../safety/index.ts';
 import { loadRulesOrThrow } from './load-rules.ts';
 
 function hostCommands(
@@ -51,6 +52,7 @@ function hostCommands(
           outcome: 'unreachable',
           detail: 'no node agent configured (NODEHEAL_AGENT_SECRET_FILE)',
         }),
+      reachable: () => Promise.resolve(false),
     };
   }
   const secret = new AgentSecretFile(config.NODEHEAL_AGENT_SECRET_FILE);
@@ -90,8 +92,20 @@ export async function worker(): Promise<() => Promise<void>> {
     nodeOps: dryRun ? new DryRunNodeOps(realNodeOps, recorder) : realNodeOps,
     drainer: dryRun ? new DryRunDrainer(realDrainer, recorder) : realDrainer,
     providerFor: (node) => {
-      const provider = selectProvider(node, workerConfig.NODEHEAL_PROVIDERS ?? [], providers);
+      const provider = selectProvider(
+        node,
+        workerConfig.NODEHEAL_PROVIDERS ?? [],
+        providers,
+        workerConfig.NODEHEAL_DEFAULT_PROVIDER,
+      );
+      if (!provider) return undefined;
       return dryRun ? new DryRunProvider(provider, recorder) : provider;
+    },
+    selfFenceFor: (node) => {
+      const selfFence = workerConfig.NODEHEAL_SELF_FENCE;
+      return selfFence && selfFenceApplies(selfFence, node.metadata?.labels ?? {})
+        ? selfFence
+        : undefined;
     },
     host: hostCommands(workerConfig, realNodeOps, dryRun),
     // Pool health for the gates comes from a watched cache of Nodes: an API list per gate check

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { REMEDY_ACTIONS } from '../rules/catalog-types.ts';
 import type { LadderStep, RemedyAction } from '../rules/catalog-types.ts';
 import { dedupeKey } from '../triage/dedupe-key.ts';
+import { fenceSchema } from './fence.ts';
 
 /** Bumped when the stored shape changes incompatibly; readers refuse versions they do not know. */
 export const HEAL_RECORD_VERSION = 1;
@@ -36,6 +37,9 @@ const RECORD_STATES = [
  * - `escalated`: the step failed or did not clear the fault in time; the next step follows.
  * - `skipped`: the step is skipped (success rate too low, or the daily cap allows only replace).
  * - `fault-resolved`, `fault-firing`: the fault resolved or fired again while a step is in flight.
+ * - `awaiting-fence`: an unreachable node's workloads wait for a fence (the node certainly down).
+ * - `fenced`: the node is fenced (how, by whom: `fence`); `out-of-service`: the out-of-service
+ *   taint is on, so Kubernetes moves the pods and detaches their volumes.
  * - `healed`, `abandoned`, `cancelled`: the heal ended.
  */
 export const TRANSITION_KINDS = [
@@ -47,6 +51,9 @@ export const TRANSITION_KINDS = [
   'skipped',
   'fault-resolved',
   'fault-firing',
+  'awaiting-fence',
+  'fenced',
+  'out-of-service',
   'healed',
   'abandoned',
   'cancelled',
@@ -116,6 +123,10 @@ export const healRecordSchema = z
     /** When the fault was seen resolved (cleared again if it fires again while the heal runs). */
     faultResolvedAt: z.number().nullable(),
     endedAt: z.number().nullable(),
+    /** How the node was fenced before its workloads were given away; null until then. */
+    fence: fenceSchema.nullable().default(null),
+    /** When nodeheal put the out-of-service taint on the (fenced) node; null if it did not. */
+    outOfServiceAt: z.number().nullable().default(null),
     transitions: z.array(transitionSchema),
   })
   .refine((record) => record.stepIndex < record.ladder.length, {
@@ -203,6 +214,8 @@ export function newHealRecord(params: NewHealRecordParams): HealRecord {
     faultStartedAt,
     faultResolvedAt: null,
     endedAt: null,
+    fence: null,
+    outOfServiceAt: null,
     transitions: [],
   };
 }

@@ -1,6 +1,7 @@
 // Heal records and operator controls in Redis. Not part of the pure core: the runner, the status
 // API and `nodeheal status` use it.
 import type { Redis } from 'ioredis';
+import { fenceConfirmationSchema, type FenceConfirmation } from './fence.ts';
 import { healRecordSchema, type HealRecord } from './heal-record.ts';
 import { successTableSchema, type SuccessTable } from './success-rate.ts';
 
@@ -11,6 +12,9 @@ const byNode = (node: string) => `nodeheal:records:node:${node}`;
 const PAUSED = 'nodeheal:paused';
 const cancelKey = (id: string) => `nodeheal:cancel:${id}`;
 const blockedKey = (id: string) => `nodeheal:blocked:${id}`;
+const fenceKey = (node: string) => `nodeheal:fence:node:${node}`;
+/** An operator's confirmation that a node is down is good for a day (then confirm again). */
+const FENCE_CONFIRMATION_TTL_SECONDS = 24 * 3600;
 
 export interface PauseState {
   by: string;
@@ -43,6 +47,9 @@ export interface HealStore {
   noteBlocked(note: BlockedNote): Promise<void>;
   clearBlocked(id: string): Promise<void>;
   blocked(id: string): Promise<BlockedNote | undefined>;
+  /** An operator confirms that the node of heal `confirmation.healId` is down: a fence. */
+  confirmFence(node: string, confirmation: FenceConfirmation): Promise<void>;
+  fenceConfirmation(node: string): Promise<FenceConfirmation | undefined>;
   /** Measured outcomes of each remedy per fault (what `skipBelowSuccessRate` reads). */
   successRates(): Promise<SuccessTable>;
 }
@@ -114,6 +121,20 @@ export function redisHealStore(redis: Redis): HealStore {
       } catch {
         return {};
       }
+    },
+    async confirmFence(node, confirmation) {
+      await redis.set(
+        fenceKey(node),
+        JSON.stringify(fenceConfirmationSchema.parse(confirmation)),
+        'EX',
+        FENCE_CONFIRMATION_TTL_SECONDS,
+      );
+    },
+    async fenceConfirmation(node) {
+      const raw = await redis.get(fenceKey(node));
+      if (raw === null) return undefined;
+      const parsed = fenceConfirmationSchema.safeParse(JSON.parse(raw));
+      return parsed.success ? parsed.data : undefined;
     },
     async blocked(id) {
       const raw = await redis.get(blockedKey(id));

@@ -480,6 +480,8 @@ function safetyBlocked(d: Draft, ctx: Ctx, gate: Gate, detail: string): Command 
  * Other endings:
  * - `fault-resolved` before any step acted → `cancelled`; while waiting to retry → `healed`.
  * - `node-gone` during any step but an acted replace → `cancelled` (deleted outside this heal).
+ * - While a step acts: `awaiting-fence` is noted once per distinct reason, `fenced` once (it sets
+ *   `fence`), `out-of-service` once (it sets `outOfServiceAt`); none of them changes the state.
  * - `safety-blocked` (the runner checks the gates before each act) → `abandoned`, the reason
  *   names the gate and says whether the node was changed. Exception, DESIGN.md "after 3 heals
  *   in 24 h, replace or abandon": `daily-cap` on an expert remedy skips to the next
@@ -534,6 +536,38 @@ function apply(d: Draft, ctx: Ctx, o: Observation): Command | undefined {
       if (d.stepState === 'verifying') return undefined;
       if (o.step !== undefined && o.step !== d.stepIndex) return undefined;
       return safetyBlocked(d, ctx, o.gate, o.detail);
+    case 'awaiting-fence': {
+      if (d.stepState !== 'acting' || o.step !== d.stepIndex || d.fence !== null) return undefined;
+      const detail = `waiting for a fence: ${o.detail}`;
+      const last = d.transitions.at(-1);
+      if (last?.kind === 'awaiting-fence' && last.detail === detail) return undefined;
+      push(d, ctx, 'awaiting-fence', d.stepState, detail);
+      return currentCommand(d);
+    }
+    case 'fenced':
+      if (d.stepState !== 'acting' || o.step !== d.stepIndex || d.fence !== null) return undefined;
+      d.fence = o.fence;
+      push(
+        d,
+        ctx,
+        'fenced',
+        d.stepState,
+        `fenced by ${o.fence.method} (${o.fence.by}): ${o.fence.detail}`,
+      );
+      return currentCommand(d);
+    case 'out-of-service':
+      if (d.stepState !== 'acting' || o.step !== d.stepIndex || d.outOfServiceAt !== null) {
+        return undefined;
+      }
+      d.outOfServiceAt = o.at;
+      push(
+        d,
+        ctx,
+        'out-of-service',
+        d.stepState,
+        'out-of-service taint set: Kubernetes deletes the pods and detaches their volumes',
+      );
+      return currentCommand(d);
     case 'cancel':
       return finish(d, ctx, 'cancelled', `cancelled by ${o.by}: ${o.detail}${cordonNote(d)}`);
   }

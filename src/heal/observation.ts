@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { LadderStep } from '../rules/catalog-types.ts';
 import { GATES } from '../safety/gate-names.ts';
+import { fenceSchema } from './fence.ts';
 import type { FinalStatus } from './heal-record.ts';
 
 export const observationSchema = z.discriminatedUnion('kind', [
@@ -44,6 +45,12 @@ export const observationSchema = z.discriminatedUnion('kind', [
     detail: z.string(),
     step: z.int().min(0).optional(),
   }),
+  /** The acting step waits for the node to be fenced (recorded once per reason). */
+  z.object({ kind: z.literal('awaiting-fence'), step: z.int().min(0), detail: z.string() }),
+  /** The node is fenced: its workloads may move. */
+  z.object({ kind: z.literal('fenced'), step: z.int().min(0), fence: fenceSchema }),
+  /** The out-of-service taint was put on the fenced node at `at`. */
+  z.object({ kind: z.literal('out-of-service'), step: z.int().min(0), at: z.number() }),
   /** An operator (or the system) cancelled the heal. */
   z.object({ kind: z.literal('cancel'), by: z.string(), detail: z.string() }),
 ]);

@@ -48,6 +48,7 @@ import {
   successTableSchema,
   type SuccessTable,
 } from './success-rate.ts';
+import { replaceStep } from './replace-step.ts';
 import { conditionHealthy, isUnhealthy, poolOf } from './world.ts';
 
 export interface RunnerMetrics {
@@ -68,7 +69,10 @@ export interface RunnerDeps {
   store: HealStore;
   nodeOps: NodeOps;
   drainer: Drainer;
-  providerFor: (node: V1Node) => Provider;
+  /** The provider of the node's pool; undefined when none is configured for it. */
+  providerFor: (node: V1Node) => Provider | undefined;
+  /** The self-fence of the node's pool (NODEHEAL_SELF_FENCE), when the pool opted in. */
+  selfFenceFor: (node: V1Node) => { safeTimeSeconds: number } | undefined;
   host: HostCommands;
   listNodes: (labelSelector?: string) => Promise<V1Node[]>;
   catalog: () => Catalog;
@@ -303,25 +307,42 @@ async function execute(
           record.node,
           `${record.id} ${command.stepIndex}:${command.step.action}`,
         );
-      const observation = await act(deps, record, node, command, signal);
+      const acted = await act(deps, record, node, command, signal);
       // Interrupted by a shutdown: nothing is recorded, the record still says this step is
       // acting, and whoever resumes it acts again (steps are idempotent).
-      if (signal.aborted) return record;
-      return await advance(deps, record, observation);
+      if (signal.aborted) return acted.record;
+      return await advance(deps, acted.record, acted.observation);
     }
   }
 }
 
-/** Performs one step's side effect and reports it as an observation for the machine. */
+/**
+ * Performs one step's side effect and reports it as an observation for the machine, with the
+ * record as saved meanwhile (the replace step notes its fence on it before it ends).
+ */
 async function act(
   deps: RunnerDeps,
   record: HealRecord,
   node: V1Node,
   command: Extract<Command, { kind: 'act' }>,
   signal: AbortSignal,
+): Promise<{ observation: Observation; record: HealRecord }> {
+  let latest = record;
+  const observation = await actOnce(deps, record, node, command, signal, (r) => (latest = r));
+  return { observation, record: latest };
+}
+
+async function actOnce(
+  deps: RunnerDeps,
+  record: HealRecord,
+  node: V1Node,
+  command: Extract<Command, { kind: 'act' }>,
+  signal: AbortSignal,
+  saved: (record: HealRecord) => void,
 ): Promise<Observation> {
   const step = command.stepIndex;
   const action = command.step.action;
+  let latest = record;
   try {
     if (action === 'cordon') {
       const result = await deps.nodeOps.cordon(record.node);
@@ -342,46 +363,15 @@ async function act(
       return { kind: 'step-done', step, detail: 'drained', cordonedByUs };
     }
     if (action === 'replace') {
-      // Replacement is cordon, drain through the Eviction API, then the provider: workloads
-      // leave politely before the machine goes (DESIGN: cordon → drain → replace).
-      const cordon = await deps.nodeOps.cordon(record.node);
-      if (cordon === 'absent') return { kind: 'node-gone' };
-      const provider = deps.providerFor(node);
-      let surged: string | undefined;
-      if (deps.surge && provider.canSurge && provider.surge) {
-        // Surge: the replacement first, so evicted workloads have somewhere to go at once.
-        const up = await provider.surge(node);
-        if (up.outcome === 'replaced') surged = up.replacement ?? 'yes';
-        else
-          deps.logger.warn(
-            { node: record.node, detail: up.detail },
-            'surge failed; draining without it',
-          );
-      }
-      // Keep a third of the step for the provider to bring the replacement up.
-      const remaining = command.deadline - deps.now().getTime();
-      const failed = await drainNode(deps, record, Math.floor((remaining * 2) / 3), signal);
-      if (failed) return { kind: 'step-failed', step, detail: failed, permanent: true };
-      const result = await provider.replace(node);
-      if (result.outcome === 'replaced') {
-        await event(
-          deps,
-          record.node,
-          'NodeReplaced',
-          `heal ${record.id}: ${provider.name}: ${result.detail}`,
-        );
-        return {
-          kind: 'step-done',
-          step,
-          detail: `${provider.name}: ${surged ? `surge: ${surged} was up before the drain; ` : ''}${result.detail}`,
-        };
-      }
-      return {
-        kind: 'step-failed',
-        step,
-        detail: `${provider.name}: ${result.detail}`,
-        permanent: true,
-      };
+      return await replaceStep(deps, record, node, command, signal, {
+        note: async (observation) => {
+          latest = await advance(deps, latest, observation);
+          saved(latest);
+          return latest;
+        },
+        event: (reason, message, type) => event(deps, record.node, reason, message, type),
+        drainNode: (timeoutMs, overrides) => drainNode(deps, record, timeoutMs, signal, overrides),
+      });
     }
     const commands = hostCommandFor[action];
     if (!commands)
@@ -427,9 +417,11 @@ async function drainNode(
   record: HealRecord,
   timeoutMs: number,
   signal: AbortSignal,
+  overrides: Partial<DrainOptions> = {},
 ): Promise<string | undefined> {
   const result = await deps.drainer.drain(record.node, {
     ...deps.drain,
+    ...overrides,
     timeoutMs: Math.max(1000, timeoutMs),
     signal,
   });
@@ -595,6 +587,10 @@ async function finish(
   gateCheckedFor.delete(record.id);
   const now = deps.now();
   if (command.uncordon && !deps.dryRun) await deps.nodeOps.uncordon(record.node);
+  // A Node that carries the fenced node's name now (it rebooted and rejoined, or a new machine
+  // took the name) must not keep the out-of-service taint: only a taint nodeheal set goes.
+  if (record.outOfServiceAt !== null && !deps.dryRun)
+    await deps.nodeOps.removeOutOfService(record.node);
   if (!deps.dryRun && (await deps.nodeOps.get(record.node)))
     await deps.nodeOps.annotateHeal(record.node, null);
   if (!deps.dryRun) {

@@ -215,15 +215,36 @@ function healFacts(heal: HealDetail, ctx: RenderContext): SafeHtml {
     }
     <dt>cordoned by nodeheal</dt>
     <dd>${heal.cordonedByUs ? 'yes' : 'no'}</dd>
+    ${
+      heal.fence
+        ? html`<dt>fenced</dt>
+            <dd>
+              by ${heal.fence.method} (${heal.fence.by}) ${when(heal.fence.at, ctx.now)}:
+              ${heal.fence.detail}
+            </dd>`
+        : ''
+    }
+    ${
+      heal.outOfServiceAt === null
+        ? ''
+        : html`<dt>out-of-service taint</dt>
+            <dd>${when(heal.outOfServiceAt, ctx.now)}</dd>`
+    }
   </dl>`;
 }
 
 function outcome(heal: HealDetail): SafeHtml {
   if (heal.status === 'running') {
+    const waiting = heal.fence === null ? heal.transitions.at(-1) : undefined;
     return html`<p>
-      Running: step ${heal.stepIndex + 1} of ${heal.ladder.length}
-      (${heal.ladder[heal.stepIndex]?.action}), ${heal.stepState}.
-    </p>`;
+        Running: step ${heal.stepIndex + 1} of ${heal.ladder.length}
+        (${heal.ladder[heal.stepIndex]?.action}), ${heal.stepState}.
+      </p>
+      ${
+        waiting?.kind === 'awaiting-fence'
+          ? html`<p class="banner"><strong>Waiting for a fence</strong>: ${waiting.detail}</p>`
+          : ''
+      }`;
   }
   return html`<p>${badge(heal.status)} ${heal.outcomeReason ?? ''}</p>`;
 }

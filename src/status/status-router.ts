@@ -1,6 +1,7 @@
 // The status API and pages: GET /heals, /heals/:id, /nodes/:node as JSON, or as HTML when the
 // client prefers text/html (the pages Grafana data links open); and the admin API
-// (POST /admin/pause, /admin/resume, /heals/:id/cancel, GET /admin/pause) behind the admin token.
+// (POST /admin/pause, /admin/resume, /heals/:id/cancel, /heals/:id/fence, GET /admin/pause)
+// behind the admin token.
 //   200/202 ok · 400 bad id, node or query · 401 missing or wrong admin token · 403 admin API
 //   disabled (no token configured) · 404 unknown heal · 409 heal already finished · 503 Redis down
 import { successStats } from '../heal/success-rate.ts';
@@ -62,6 +63,17 @@ const listQuerySchema = z.object({
 
 const pauseBodySchema = z
   .object({ reason: z.string().max(1000, 'reason is at most 1000 characters').optional() })
+  .strict();
+
+/** POST /heals/:id/fence: who confirms (shown with the admin actor) and why. */
+const fenceBodySchema = z
+  .object({
+    by: z
+      .string()
+      .regex(/^[\w.@+-]{1,100}$/, 'by is a user name: letters, digits, . _ @ + - (at most 100)')
+      .optional(),
+    reason: z.string().max(500, 'reason is at most 500 characters').optional(),
+  })
   .strict();
 
 type Format = 'json' | 'html';
@@ -326,6 +338,49 @@ export function statusRouter(deps: StatusDeps): Router {
         'heal cancel requested',
       );
       res.status(202).json({ id, cancelRequestedBy: ADMIN_ACTOR, links: { self: links.heal(id) } });
+    } catch (error) {
+      unavailable(req, res, error);
+    }
+  });
+
+  router.post('/heals/:id/fence', requireAdmin, adminJson, async (req, res) => {
+    const id = typeof req.params.id === 'string' ? req.params.id : '';
+    if (!HEAL_ID_PATTERN.test(id)) {
+      res.status(400).json({ error: 'invalid heal id' });
+      return;
+    }
+    const body = fenceBodySchema.safeParse((req.body as unknown) ?? {});
+    if (!body.success) {
+      res.status(400).json({ error: firstIssue(body.error) });
+      return;
+    }
+    try {
+      const record = await deps.store.get(id);
+      if (!record) {
+        res.status(404).json({ error: `no heal ${id}` });
+        return;
+      }
+      if (record.status !== 'running') {
+        res
+          .status(409)
+          .json({ error: `heal ${id} already ${record.status}`, status: record.status });
+        return;
+      }
+      const by = body.data.by ? `${ADMIN_ACTOR} (${body.data.by})` : ADMIN_ACTOR;
+      const confirmation = {
+        healId: id,
+        by,
+        at: deps.now().getTime(),
+        reason: body.data.reason ?? '',
+      };
+      await deps.store.confirmFence(record.node, confirmation);
+      deps.logger?.warn(
+        { healId: id, node: record.node, by, reason: confirmation.reason },
+        'operator confirmed the node is down (fence)',
+      );
+      res
+        .status(202)
+        .json({ id, node: record.node, fence: confirmation, links: { self: links.heal(id) } });
     } catch (error) {
       unavailable(req, res, error);
     }

@@ -14,7 +14,7 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Node } from '@kube
 import { listCustomObjects, type KubeObject, type ResourceRef } from '../../kube/custom-objects.ts';
 import { ConflictError, kubeCall, kubeGet, NotFoundError } from '../../kube/errors.ts';
 import { silentLogger, type Logger } from '../../log/index.ts';
-import type { Provider, ReplaceResult } from '../interfaces.ts';
+import type { FenceResult, Provider, ReplaceResult } from '../interfaces.ts';
 
 export const MACHINES: ResourceRef = {
   group: 'cluster.x-k8s.io',
@@ -123,6 +123,31 @@ export class ClusterApiProvider implements Provider {
     return {
       outcome: 'replaced',
       detail: `Machine ${key} deleted; ${owner.kind} ${owner.name} creates its replacement`,
+    };
+  }
+
+  /**
+   * Fence: delete the Machine (as `replace` does) and report `fenced` only once it is gone.
+   * Cluster API keeps a Machine's finalizer until its infrastructure machine is deleted, so a
+   * Machine that no longer exists is a machine that no longer runs.
+   */
+  async fence(node: V1Node): Promise<FenceResult> {
+    const name = node.metadata?.name ?? '';
+    const requested = await this.replace(node);
+    if (requested.outcome !== 'replaced') return { outcome: 'failed', detail: requested.detail };
+    const machine = await this.findMachine(node).catch((error: unknown) => {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    });
+    if (machine) {
+      return {
+        outcome: 'pending',
+        detail: `Machine ${machineKey(machine)} of ${name} is being deleted: waiting for Cluster API to delete its infrastructure`,
+      };
+    }
+    return {
+      outcome: 'fenced',
+      detail: `cluster-api: the Machine of ${name} and its infrastructure are deleted (${requested.detail})`,
     };
   }
 }

@@ -11,7 +11,7 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Node } from '@kube
 import { listCustomObjects, type KubeObject, type ResourceRef } from '../../kube/custom-objects.ts';
 import { ConflictError, kubeCall, kubeGet, NotFoundError } from '../../kube/errors.ts';
 import { silentLogger, type Logger } from '../../log/index.ts';
-import type { Provider, ReplaceResult } from '../interfaces.ts';
+import type { FenceResult, Provider, ReplaceResult } from '../interfaces.ts';
 
 export const NODECLAIMS: ResourceRef = {
   group: 'karpenter.sh',
@@ -97,6 +97,30 @@ export class KarpenterProvider implements Provider {
     return {
       outcome: 'replaced',
       detail: `NodeClaim ${claimName} deleted; Karpenter provisions capacity for its pods`,
+    };
+  }
+
+  /**
+   * Fence: delete the NodeClaim (as `replace` does) and report `fenced` only once it is gone:
+   * Karpenter removes a NodeClaim's termination finalizer after its instance is terminated.
+   */
+  async fence(node: V1Node): Promise<FenceResult> {
+    const name = node.metadata?.name ?? '';
+    const requested = await this.replace(node);
+    if (requested.outcome !== 'replaced') return { outcome: 'failed', detail: requested.detail };
+    const claim = await this.findNodeClaim(node).catch((error: unknown) => {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    });
+    if (claim) {
+      return {
+        outcome: 'pending',
+        detail: `NodeClaim ${claim.metadata?.name ?? ''} of ${name} is being deleted: waiting for Karpenter to terminate its instance`,
+      };
+    }
+    return {
+      outcome: 'fenced',
+      detail: `karpenter: the NodeClaim of ${name} and its instance are gone (${requested.detail})`,
     };
   }
 }

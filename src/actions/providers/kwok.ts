@@ -15,8 +15,9 @@
 import { createHash } from 'node:crypto';
 import { CoreV1Api, type KubeConfig, type V1Node, type V1Taint } from '@kubernetes/client-node';
 import { ConflictError, kubeCall, kubeGet, NotFoundError } from '../../kube/errors.ts';
+import { mergePatch } from '../../kube/patch.ts';
 import { silentLogger, type Logger } from '../../log/index.ts';
-import type { Provider, ReplaceResult } from '../interfaces.ts';
+import type { FenceResult, Provider, ReplaceResult } from '../interfaces.ts';
 
 export const KWOK_NODE_LABEL = 'kwok.x-k8s.io/node';
 export const KWOK_MANAGED_VALUE = 'fake';
@@ -213,5 +214,27 @@ export class KwokProvider implements Provider {
       : [old];
     const used = new Set(peers.flatMap(addressesOf));
     return freeAddress(oldIp, used, old.metadata?.uid ?? oldIp);
+  }
+
+  /**
+   * Fence: the simulated machine is switched off. KWOK runs only Nodes labelled
+   * `kwok.x-k8s.io/node=fake`; any other value stops it for good (that is also how the tests
+   * simulate a dead kubelet), so the label is set to `off` and the machine is certainly down.
+   */
+  async fence(node: V1Node): Promise<FenceResult> {
+    const name = node.metadata?.name ?? '';
+    const current = await this.#read(name);
+    if (!current || current.metadata?.uid !== node.metadata?.uid) {
+      return { outcome: 'fenced', detail: `kwok: node ${name} is already gone` };
+    }
+    if (current.metadata?.labels?.[KWOK_NODE_LABEL] === KWOK_MANAGED_VALUE) {
+      await kubeCall(`switch off the simulated machine of ${name}`, () =>
+        this.#core.patchNode(
+          { name, body: { metadata: { labels: { [KWOK_NODE_LABEL]: 'off' } } } },
+          mergePatch,
+        ),
+      );
+    }
+    return { outcome: 'fenced', detail: `kwok: the simulated machine of ${name} is switched off` };
   }
 }

@@ -42,6 +42,8 @@ describe('newHealRecord', () => {
       faultStartedAt: T0 - 5 * MIN,
       faultResolvedAt: null,
       endedAt: null,
+      fence: null,
+      outOfServiceAt: null,
       transitions: [],
     });
   });

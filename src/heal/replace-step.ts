@@ -1,0 +1,229 @@
+// The `replace` step: cordon, (surge), drain through the Eviction API, fence an unreachable node,
+// put the out-of-service taint on it, then hand the node to its provider.
+//
+// - No provider for the node's pool: the step fails permanently before anything is touched:
+//   nodeheal never deletes a Node that nothing replaces.
+// - A node whose kubelet answers (Ready True or False) needs no fence: its pods terminate when
+//   evicted. An unreachable one (Ready Unknown) may still be running behind a partition: its
+//   pods stay (Terminating, volumes attached) until it is fenced by its provider (the machine
+//   terminated and gone), by its agent's self-fence (safe time passed, agent unreachable), or by
+//   an operator's confirmation. The wait has no timeout: it never turns into a delete; it ends
+//   with a fence, a cancel, or the node answering again.
+// - After the fence, the out-of-service taint lets Kubernetes force-delete the pods and detach
+//   their volumes; then the provider replaces the node.
+import type { V1Node } from '@kubernetes/client-node';
+import type {
+  DrainOptions,
+  Drainer,
+  EventReason,
+  HostCommands,
+  NodeOps,
+  Provider,
+} from '../actions/interfaces.ts';
+import type { Logger } from '../log/index.ts';
+import { fenceWithoutProvider, needsFence, type Fence } from './fence.ts';
+import type { HealRecord } from './heal-record.ts';
+import type { HealStore } from './heal-store.ts';
+import type { Command, Observation } from './observation.ts';
+
+export interface ReplaceStepDeps {
+  store: HealStore;
+  nodeOps: NodeOps;
+  drainer: Drainer;
+  host: HostCommands;
+  /** The provider of the node's pool; undefined when no rule (and no default) names one. */
+  providerFor: (node: V1Node) => Provider | undefined;
+  /** The self-fence of the node's pool, when the pool opted in. */
+  selfFenceFor: (node: V1Node) => { safeTimeSeconds: number } | undefined;
+  drain: Omit<DrainOptions, 'timeoutMs' | 'signal'>;
+  surge: boolean;
+  pollMs: number;
+  logger: Logger;
+  now: () => Date;
+}
+
+export interface ReplaceStepHooks {
+  /** Applies an observation to the record and saves it (fence notes), returning the new record. */
+  note: (observation: Observation) => Promise<HealRecord>;
+  event: (reason: EventReason, message: string, type?: 'Normal' | 'Warning') => Promise<void>;
+  /** Drains the cordoned node within `timeoutMs`; a sentence when it could not. */
+  drainNode: (timeoutMs: number, overrides?: Partial<DrainOptions>) => Promise<string | undefined>;
+}
+
+/** How long to let Kubernetes move the pods of an out-of-service node before replacing it. */
+const OUT_OF_SERVICE_WAIT_MS = 120_000;
+
+type FenceOutcome =
+  | { kind: 'fenced'; fence: Fence }
+  | { kind: 'answering' }
+  | { kind: 'stop'; observation: Observation | undefined };
+
+export async function replaceStep(
+  deps: ReplaceStepDeps,
+  start: HealRecord,
+  node: V1Node,
+  command: Extract<Command, { kind: 'act' }>,
+  signal: AbortSignal,
+  hooks: ReplaceStepHooks,
+): Promise<Observation> {
+  const step = command.stepIndex;
+  let record = start;
+  const provider = deps.providerFor(node);
+  if (!provider) {
+    return {
+      kind: 'step-failed',
+      step,
+      detail:
+        `no provider for this pool (${record.pool || 'no pool label'}): nodeheal never deletes a ` +
+        'Node that nothing replaces; name one for the pool (worker.providers, NODEHEAL_PROVIDERS) ' +
+        'or a default (worker.defaultProvider)',
+      permanent: true,
+    };
+  }
+  const cordon = await deps.nodeOps.cordon(record.node);
+  if (cordon === 'absent') return { kind: 'node-gone' };
+  let surged: string | undefined;
+  if (deps.surge && provider.canSurge && provider.surge) {
+    // Surge: the replacement first, so evicted workloads have somewhere to go at once.
+    const up = await provider.surge(node);
+    if (up.outcome === 'replaced') surged = up.replacement ?? 'yes';
+    else deps.logger.warn({ node: record.node, detail: up.detail }, 'surge failed; draining');
+  }
+  // Keep a third of the step for the provider to bring the replacement up.
+  const remaining = command.deadline - deps.now().getTime();
+  const failed = await hooks.drainNode(Math.floor((remaining * 2) / 3));
+  if (failed) return { kind: 'step-failed', step, detail: failed, permanent: true };
+
+  let current = await deps.nodeOps.get(record.node);
+  if (!current) return { kind: 'node-gone' };
+  if (record.fence === null && needsFence(current)) {
+    const outcome = await awaitFence(deps, record, current, provider, step, signal, hooks);
+    if (outcome.kind === 'stop') return outcome.observation ?? { kind: 'tick' };
+    if (outcome.kind === 'fenced') {
+      record = await hooks.note({ kind: 'fenced', step, fence: outcome.fence });
+    } else {
+      // The kubelet answers again: its pods terminate when evicted. Drain what is left.
+      const again = await hooks.drainNode(Math.max(1000, command.deadline - deps.now().getTime()));
+      if (again) return { kind: 'step-failed', step, detail: again, permanent: true };
+    }
+    current = await deps.nodeOps.get(record.node);
+    if (!current) return { kind: 'node-gone' };
+  }
+  if (record.fence !== null && record.outOfServiceAt === null) {
+    const tainted = await deps.nodeOps.taintOutOfService(record.node, record.id);
+    if (tainted === 'tainted') {
+      record = await hooks.note({ kind: 'out-of-service', step, at: deps.now().getTime() });
+      // Kubernetes (pod GC, every 20 s) now force-deletes the pods left Terminating and detaches
+      // their volumes: wait for that, without skipping any, before the provider removes the
+      // node, so the workloads move through the taint and not through the Node's deletion.
+      const left = await hooks.drainNode(OUT_OF_SERVICE_WAIT_MS, {
+        skipWaitForDeleteAfterMs: OUT_OF_SERVICE_WAIT_MS,
+      });
+      if (left) {
+        deps.logger.warn(
+          { node: record.node, detail: left },
+          'pods still there after the out-of-service taint; replacing anyway (the node is fenced)',
+        );
+      }
+    }
+  }
+  const result = await provider.replace(current ?? node);
+  if (result.outcome === 'replaced') {
+    await hooks.event('NodeReplaced', `heal ${record.id}: ${provider.name}: ${result.detail}`);
+    return {
+      kind: 'step-done',
+      step,
+      detail: `${provider.name}: ${surged ? `surge: ${surged} was up before the drain; ` : ''}${result.detail}`,
+    };
+  }
+  return {
+    kind: 'step-failed',
+    step,
+    detail: `${provider.name}: ${result.detail}`,
+    permanent: true,
+  };
+}
+
+/** Waits until the node is fenced, answers again, is gone, or the heal is cancelled. */
+async function awaitFence(
+  deps: ReplaceStepDeps,
+  record: HealRecord,
+  first: V1Node,
+  provider: Provider,
+  step: number,
+  signal: AbortSignal,
+  hooks: ReplaceStepHooks,
+): Promise<FenceOutcome> {
+  let node = first;
+  // In memory only: a worker that resumes the wait starts the agent's clock again (later, safe).
+  let agentMissedSince: number | undefined;
+  for (;;) {
+    if (signal.aborted) return { kind: 'stop', observation: undefined };
+    const cancelledBy = await deps.store.cancelRequested(record.id);
+    if (cancelledBy) {
+      return {
+        kind: 'stop',
+        observation: { kind: 'cancel', by: cancelledBy, detail: `cancelled by ${cancelledBy}` },
+      };
+    }
+    const selfFence = deps.selfFenceFor(node);
+    const agentReachable = selfFence ? await deps.host.reachable(record.node) : false;
+    const now = deps.now().getTime();
+    if (agentReachable) agentMissedSince = undefined;
+    else agentMissedSince ??= now;
+    const decision = fenceWithoutProvider(
+      {
+        confirmation: await deps.store.fenceConfirmation(record.node),
+        healId: record.id,
+        selfFence,
+        lastHeardAt: selfFence ? await deps.nodeOps.lastHeardAt(record.node) : undefined,
+        agentReachable,
+        agentMissedSince,
+      },
+      now,
+    );
+    if (decision.kind === 'fenced') return decision;
+    let waiting = decision.detail;
+    if (provider.fence) {
+      const fenced = await provider.fence(node);
+      if (fenced.outcome === 'fenced') {
+        return {
+          kind: 'fenced',
+          fence: {
+            method: 'provider',
+            by: provider.name,
+            at: deps.now().getTime(),
+            detail: fenced.detail,
+          },
+        };
+      }
+      waiting =
+        fenced.outcome === 'pending'
+          ? fenced.detail
+          : `${provider.name} cannot fence: ${fenced.detail}; ${waiting}`;
+    }
+    await hooks.note({ kind: 'awaiting-fence', step, detail: waiting });
+    await pause(deps.pollMs, signal);
+    const current = await deps.nodeOps.get(record.node);
+    if (!current || current.metadata?.uid !== node.metadata?.uid) {
+      return { kind: 'stop', observation: { kind: 'node-gone' } };
+    }
+    if (!needsFence(current)) return { kind: 'answering' };
+    node = current;
+  }
+}
+
+async function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  await new Promise<void>((resolvePause) => {
+    const timer = setTimeout(resolvePause, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolvePause();
+      },
+      { once: true },
+    );
+  });
+}
