@@ -52,6 +52,10 @@ describe('heal by replacement', () => {
     const kinds = heal.transitions.map((t) => `${t.kind}:${t.action}`);
     expect(kinds).toContain('escalated:restart-kubelet'); // no agent on a dead node: escalate
     expect(heal.nodeGone).toBe(true);
+    // The node was unreachable: its provider fenced it (the simulated machine switched off)
+    // before the out-of-service taint let its pods go.
+    expect(heal.fence).toMatchObject({ method: 'provider', by: 'kwok' });
+    expect(heal.outOfServiceAt).toBeGreaterThanOrEqual(heal.fence!.at);
 
     // The old node is gone; a new node of the same pool is Ready.
     await eventually(

@@ -53,6 +53,8 @@ export interface Harness {
 }
 
 const token = 'heal-test-token';
+/** The admin token of the harness's serve (POST /heals/:id/cancel, /heals/:id/fence...). */
+export const HARNESS_ADMIN_TOKEN = 'heal-test-admin-token';
 
 function catalog(options: HarnessOptions): string {
   const doc = parseDocument(shortDebounceCatalog('1s'));
@@ -103,6 +105,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     ...common,
     NODEHEAL_LISTEN: `127.0.0.1:${servePort}`,
     NODEHEAL_WEBHOOK_TOKEN: token,
+    NODEHEAL_ADMIN_TOKEN: HARNESS_ADMIN_TOKEN,
   });
   const serveUrl = `http://127.0.0.1:${servePort}`;
   await eventually(
