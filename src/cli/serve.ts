@@ -9,6 +9,7 @@ import {
   type WebhookCredentials,
 } from '../intake/index.ts';
 import { buildNodeIndex } from '../intake/node-index.ts';
+import { probeApiserver, type ApiserverProbe } from '../kube/apiserver-probe.ts';
 import { loadKubeConfig, watchNodes, type NodeCache } from '../kube/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 import { createMetrics } from '../metrics/index.ts';
@@ -39,13 +40,27 @@ function credentialSource(config: Config): (() => WebhookCredentials) | undefine
   });
 }
 
-function startNodeCache(config: Config, logger: Logger): NodeCache | undefined {
+interface KubeWatch {
+  nodeCache: NodeCache;
+  apiserver: ApiserverProbe;
+}
+
+function startKube(config: Config, logger: Logger): KubeWatch | undefined {
   try {
-    return watchNodes(loadKubeConfig(config.KUBECONFIG), logger);
+    const kc = loadKubeConfig(config.KUBECONFIG);
+    return { nodeCache: watchNodes(kc, logger), apiserver: probeApiserver(kc, { logger }) };
   } catch (error) {
     logger.warn({ err: error }, 'no Kubernetes configuration: instance labels will not resolve');
     return undefined;
   }
+}
+
+/** /readyz's Kubernetes check: the apiserver answers now, and the node cache is synced. */
+function kubeReadiness(kube: KubeWatch | undefined): true | string {
+  if (!kube) return 'no Kubernetes configuration';
+  const apiserver = kube.apiserver.state();
+  if (!apiserver.ok) return apiserver.detail;
+  return kube.nodeCache.synced() ? true : 'node cache not synced';
 }
 
 /** Starts the intake; resolves once it listens, with a function that stops it gracefully. */
@@ -72,7 +87,8 @@ export async function serve(options: ServeOptions): Promise<() => Promise<void>>
   });
   const scheduler = bullmqHealScheduler(redis);
   const store = redisIntakeStore(redis, { cacheEntries: config.NODEHEAL_HISTORY_CACHE_ENTRIES });
-  const nodeCache = startNodeCache(config, logger);
+  const kube = startKube(config, logger);
+  const nodeCache = kube?.nodeCache;
   const metrics = createMetrics();
 
   const app = buildApp({
@@ -80,10 +96,13 @@ export async function serve(options: ServeOptions): Promise<() => Promise<void>>
     scheduler,
     catalog: () => catalog,
     nodeIndex: nodeCache ? () => nodeCache.index() : () => buildNodeIndex([]),
+    cluster: config.NODEHEAL_CLUSTER
+      ? { name: config.NODEHEAL_CLUSTER, label: config.NODEHEAL_CLUSTER_LABEL }
+      : undefined,
     metrics,
     logger,
     now: () => new Date(),
-    kubeReady: () => nodeCache?.synced() ?? false,
+    kubeReady: () => kubeReadiness(kube),
     webhook: { credentials: () => credentials?.(), bodyLimit: config.NODEHEAL_BODY_LIMIT },
     status: {
       store: redisHealStore(redis),
@@ -108,6 +127,7 @@ export async function serve(options: ServeOptions): Promise<() => Promise<void>>
   return async () => {
     logger.info('serve stopping: no new requests, finishing those in flight');
     await new Promise((r) => server.close(r));
+    kube?.apiserver.stop();
     await Promise.allSettled([nodeCache?.stop(), scheduler.close()]);
     await redis.quit().catch(() => undefined);
   };

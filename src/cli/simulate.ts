@@ -1,6 +1,7 @@
 // `nodeheal simulate < payload.json`: what nodeheal would do with a webhook payload, without
 // side effects. Triage starts from an empty history (as for a first delivery); with --kubeconfig
 // the `instance` label is resolved against the cluster's Nodes (read-only).
+import { envSchema } from '../config/config-schema.ts';
 import { parseAlertmanagerPayload } from '../intake/alertmanager-payload.ts';
 import { buildNodeIndex, type NodeIndex, type NodeLike } from '../intake/node-index.ts';
 import { normaliseAlerts } from '../intake/normalise.ts';
@@ -49,9 +50,23 @@ export async function simulate(options: SimulateOptions): Promise<number> {
     process.stderr.write(`simulate: --now ${options.now} is not a timestamp\n`);
     return 1;
   }
+  // The same cluster scope as `serve` (NODEHEAL_CLUSTER, NODEHEAL_CLUSTER_LABEL), when set.
+  const env = envSchema
+    .pick({ NODEHEAL_CLUSTER: true, NODEHEAL_CLUSTER_LABEL: true })
+    .safeParse(process.env);
+  if (!env.success) {
+    process.stderr.write(
+      `simulate: ${env.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n`,
+    );
+    return 1;
+  }
+  const scope = env.data.NODEHEAL_CLUSTER
+    ? { name: env.data.NODEHEAL_CLUSTER, label: env.data.NODEHEAL_CLUSTER_LABEL }
+    : undefined;
   const { alerts, ignored } = normaliseAlerts(
     parsed.payload,
     await nodeIndexFrom(options.kubeconfig),
+    scope,
   );
   const rows = [
     ...ignored.map((i) => ({

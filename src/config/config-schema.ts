@@ -38,6 +38,18 @@ export const envSchema = z.object({
    * Redis (a few hundred bytes each; a stale one costs a retry, never a wrong decision).
    */
   NODEHEAL_HISTORY_CACHE_ENTRIES: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
+  /**
+   * The cluster this nodeheal serves, when one Alertmanager sends the alerts of several: only
+   * alerts whose NODEHEAL_CLUSTER_LABEL equals it are acted on, the rest answered as ignored.
+   */
+  NODEHEAL_CLUSTER: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a cluster name (a DNS-1123 label)')
+    .optional(),
+  NODEHEAL_CLUSTER_LABEL: z
+    .string()
+    .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'expected a Prometheus label name')
+    .default('cluster'),
   KUBECONFIG: z.string().optional(),
 });
 

@@ -8,7 +8,16 @@ import { parseRfc3339 } from './alertmanager-payload.ts';
 import type { AlertmanagerAlert, AlertmanagerPayload } from './alertmanager-payload.ts';
 import type { NodeIndex } from './node-index.ts';
 
-export type IgnoreReason = 'no_node' | 'invalid_node';
+export type IgnoreReason = 'no_node' | 'invalid_node' | 'other_cluster' | 'no_cluster';
+
+/**
+ * The one cluster this nodeheal serves (NODEHEAL_CLUSTER), when a central Alertmanager sends it
+ * the alerts of several: the label that names an alert's cluster and the value that is ours.
+ */
+export interface ClusterScope {
+  name: string;
+  label: string;
+}
 
 export interface IgnoredAlert {
   alertname: string;
@@ -144,7 +153,38 @@ export function labelsFingerprint(labels: Readonly<Record<string, string>>): str
   return createHash('sha256').update(JSON.stringify(pairs)).digest('hex').slice(0, 16);
 }
 
-function toNodeAlert(alert: AlertmanagerAlert, node: string): NodeAlert {
+/**
+ * Whether an alert is about the cluster this nodeheal serves (pure).
+ *
+ * - No scope configured: every alert is ours.
+ * - The alert's `scope.label` equals `scope.name`: ours.
+ * - Another value: `other_cluster`; no such label: `no_cluster` (an alert that does not say its
+ *   cluster could be any cluster's node of the same name: never acted on).
+ */
+export function clusterCheck(
+  labels: Readonly<Record<string, string>>,
+  scope: ClusterScope | undefined,
+): { ok: true } | { ok: false; reason: IgnoreReason; detail: string } {
+  if (!scope) return { ok: true };
+  const value = labels[scope.label];
+  if (value === undefined || value === '') {
+    return {
+      ok: false,
+      reason: 'no_cluster',
+      detail: `no ${scope.label} label: this nodeheal serves cluster ${show(scope.name)} only`,
+    };
+  }
+  if (value !== scope.name) {
+    return {
+      ok: false,
+      reason: 'other_cluster',
+      detail: `${scope.label}=${show(value)}: this nodeheal serves cluster ${show(scope.name)}`,
+    };
+  }
+  return { ok: true };
+}
+
+function toNodeAlert(alert: AlertmanagerAlert, node: string, cluster?: string): NodeAlert {
   const labels = { ...alert.labels };
   const startsAt = parseRfc3339(alert.startsAt);
   const endsAt = parseRfc3339(alert.endsAt);
@@ -161,6 +201,7 @@ function toNodeAlert(alert: AlertmanagerAlert, node: string): NodeAlert {
     startsAt,
     fingerprint: alert.fingerprint ? alert.fingerprint : labelsFingerprint(labels),
   };
+  if (cluster !== undefined) result.cluster = cluster;
   // Go's zero time (year 1) means "not ended".
   if (endsAt.getUTCFullYear() > 1) result.endsAt = endsAt;
   if (alert.generatorURL !== '') result.generatorURL = alert.generatorURL;
@@ -175,14 +216,29 @@ function toNodeAlert(alert: AlertmanagerAlert, node: string): NodeAlert {
  *   `instance` through the index); alerts without a Node are listed in `ignored` with the reason.
  * - `fingerprint` is Alertmanager's when present and non-empty, else `labelsFingerprint(labels)`.
  * - `endsAt` is undefined for Go's zero time; `generatorURL` is undefined when empty.
+ * - With a cluster scope, alerts of other clusters (or of none) are ignored first
+ *   (`clusterCheck`), and the others carry the cluster (it becomes part of their dedupe key).
  * - Order is preserved.
  */
-export function normaliseAlerts(payload: AlertmanagerPayload, index: NodeIndex): NormaliseResult {
+export function normaliseAlerts(
+  payload: AlertmanagerPayload,
+  index: NodeIndex,
+  scope?: ClusterScope,
+): NormaliseResult {
   const alerts: NodeAlert[] = [];
   const ignored: IgnoredAlert[] = [];
   for (const alert of payload.alerts) {
+    const inScope = clusterCheck(alert.labels, scope);
+    if (!inScope.ok) {
+      ignored.push({
+        alertname: alert.labels.alertname ?? '',
+        reason: inScope.reason,
+        detail: inScope.detail,
+      });
+      continue;
+    }
     const resolution = resolveNode(alert.labels, index);
-    if (resolution.ok) alerts.push(toNodeAlert(alert, resolution.node));
+    if (resolution.ok) alerts.push(toNodeAlert(alert, resolution.node, scope?.name));
     else {
       ignored.push({
         alertname: alert.labels.alertname ?? '',

@@ -21,13 +21,15 @@ import {
 import type { AlertmanagerPayload } from './alertmanager-payload.ts';
 import type { AlertRecord, IntakeStore } from './intake-store.ts';
 import type { NodeIndex } from './node-index.ts';
-import { normaliseAlerts } from './normalise.ts';
+import { normaliseAlerts, type ClusterScope } from './normalise.ts';
 
 export interface IntakeDeps {
   store: IntakeStore;
   scheduler: HealScheduler;
   catalog: () => Catalog;
   nodeIndex: () => NodeIndex;
+  /** NODEHEAL_CLUSTER: only alerts of this cluster are acted on. */
+  cluster?: ClusterScope | undefined;
   metrics: Metrics;
   logger: Logger;
   now: () => Date;
@@ -61,11 +63,11 @@ export async function processWebhook(
   payload: AlertmanagerPayload,
   deps: IntakeDeps,
 ): Promise<AlertOutcome[]> {
-  const { alerts, ignored } = normaliseAlerts(payload, deps.nodeIndex());
+  const { alerts, ignored } = normaliseAlerts(payload, deps.nodeIndex(), deps.cluster);
   const catalog = deps.catalog();
   const withFaults = alerts.map((alert) => {
     const fault = matchFault(catalog, alert);
-    return { alert, fault, key: dedupeKey(alert.node, fault) };
+    return { alert, fault, key: dedupeKey(alert.node, fault, alert.cluster) };
   });
   const keys = [...new Set(withFaults.map((a) => a.key))];
   const context = { groupKey: payload.groupKey, receiver: payload.receiver };

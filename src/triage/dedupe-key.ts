@@ -1,7 +1,9 @@
 // The identity of a pending heal: one per (node, fault).
 
 /**
- * The dedupe key of a heal: `heal:<node>:<fault>`.
+ * The dedupe key of a heal: `heal:<node>:<fault>`, or `heal:<cluster>/<node>:<fault>` when
+ * nodeheal serves one named cluster of several that share an Alertmanager (and maybe a Redis).
+ * - Cluster names are DNS-1123 labels (checked where the name is configured): no `/` or `:`.
  *
  * - One pending or running heal per (node, fault): every alert that maps to the same fault on the
  *   same node shares the key, whatever its fingerprint.
@@ -11,6 +13,11 @@
  * - Node names are DNS-1123 subdomains and fault names kebab-case, so neither contains `:` and
  *   the key is unambiguous.
  */
-export function dedupeKey(node: string, fault: string | { readonly name: string }): string {
-  return `heal:${node}:${typeof fault === 'string' ? fault : fault.name}`;
+export function dedupeKey(
+  node: string,
+  fault: string | { readonly name: string },
+  cluster?: string,
+): string {
+  const where = cluster ? `${cluster}/${node}` : node;
+  return `heal:${where}:${typeof fault === 'string' ? fault : fault.name}`;
 }

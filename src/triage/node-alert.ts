@@ -6,6 +6,8 @@ export type AlertStatus = 'firing' | 'resolved';
 export interface NodeAlert {
   /** Kubernetes Node name (DNS-1123 subdomain), resolved from the alert's labels. */
   node: string;
+  /** The cluster the alert is about, when nodeheal is configured with one (NODEHEAL_CLUSTER). */
+  cluster?: string;
   alertname: string;
   status: AlertStatus;
   labels: Readonly<Record<string, string>>;

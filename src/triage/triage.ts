@@ -110,7 +110,7 @@ function decide(
   options: TriageOptions,
   historyAfter: () => FaultHistory,
 ): TriageDecision {
-  const key = dedupeKey(alert.node, fault.name);
+  const key = dedupeKey(alert.node, fault.name, alert.cluster);
   const h = history ?? EMPTY_HISTORY;
   const kind = classifyAlert(h, alert, now, options);
   const running = h.running;

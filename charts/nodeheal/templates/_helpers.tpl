@@ -125,6 +125,12 @@ seccompProfile:
   value: {{ .Values.config.dryRun | quote }}
 - name: NODEHEAL_LOG_LEVEL
   value: {{ .Values.config.logLevel | quote }}
+{{- if .Values.config.cluster }}
+- name: NODEHEAL_CLUSTER
+  value: {{ .Values.config.cluster | quote }}
+- name: NODEHEAL_CLUSTER_LABEL
+  value: {{ .Values.config.clusterLabel | quote }}
+{{- end }}
 {{- if .Values.config.publicUrl }}
 - name: NODEHEAL_PUBLIC_URL
   value: {{ .Values.config.publicUrl | quote }}
