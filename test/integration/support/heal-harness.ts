@@ -23,9 +23,13 @@ export interface HarnessOptions {
 }
 
 export interface WorkerProcess {
+  /** Where the process serves HTTP (the worker: /healthz, /readyz, /metrics). */
+  url: string;
   child: ChildProcess;
   output: () => string;
   kill: (signal?: NodeJS.Signals) => Promise<void>;
+  /** True once the test stopped it through `kill` (its metrics are not asked for any more). */
+  killedByTest: () => boolean;
 }
 
 export interface Harness {
@@ -67,7 +71,11 @@ function catalog(options: HarnessOptions): string {
   return doc.toString();
 }
 
-function spawnRole(role: 'serve' | 'worker', env: Record<string, string>): WorkerProcess {
+function spawnRole(
+  role: 'serve' | 'worker',
+  env: Record<string, string>,
+  url: string,
+): WorkerProcess {
   let output = '';
   const child = spawn(process.execPath, [join(repoRoot, 'src', 'main.ts'), role], {
     env: { ...process.env, ...env },
@@ -75,10 +83,14 @@ function spawnRole(role: 'serve' | 'worker', env: Record<string, string>): Worke
   });
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  let killed = false;
   return {
+    url,
     child,
     output: () => output,
+    killedByTest: () => killed,
     kill: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      killed = true;
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill(signal);
@@ -101,13 +113,17 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     KUBECONFIG: options.kubeconfig,
     NODEHEAL_LOG_LEVEL: 'info',
   };
-  const serve = spawnRole('serve', {
-    ...common,
-    NODEHEAL_LISTEN: `127.0.0.1:${servePort}`,
-    NODEHEAL_WEBHOOK_TOKEN: token,
-    NODEHEAL_ADMIN_TOKEN: HARNESS_ADMIN_TOKEN,
-  });
   const serveUrl = `http://127.0.0.1:${servePort}`;
+  const serve = spawnRole(
+    'serve',
+    {
+      ...common,
+      NODEHEAL_LISTEN: `127.0.0.1:${servePort}`,
+      NODEHEAL_WEBHOOK_TOKEN: token,
+      NODEHEAL_ADMIN_TOKEN: HARNESS_ADMIN_TOKEN,
+    },
+    serveUrl,
+  );
   await eventually(
     `nodeheal serve (${serve.output().slice(-300)})`,
     async () => (await fetch(`${serveUrl}/healthz`)).ok,
@@ -115,32 +131,35 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   );
 
   const workers: WorkerProcess[] = [];
-  const metricsPorts: number[] = [];
   const startWorker = async () => {
     const port = await freePort();
-    const w = spawnRole('worker', {
-      ...common,
-      NODEHEAL_WORKER_LISTEN: `127.0.0.1:${port}`,
-      NODEHEAL_POOL_LABELS: 'nodeheal.test/pool',
-      NODEHEAL_PROVIDERS: JSON.stringify([
-        { selector: { 'node-role.kubernetes.io/worker': '' }, provider: 'kwok' },
-      ]),
-      NODEHEAL_VERIFY_POLL_MS: '300',
-      NODEHEAL_DEFER_MS: '1000',
-      NODEHEAL_WORKER_LOCK_MS: '4000',
-      NODEHEAL_WORKER_STALLED_MS: '1000',
-      NODEHEAL_DRAIN_SKIP_WAIT_MS: '2000',
-      NODEHEAL_DRAIN_UNMANAGED: 'evict',
-      NODEHEAL_SAFETY: JSON.stringify({ nodeCooldownMs: 0, stormCooldownMs: 3000 }),
-      ...options.workerEnv,
-    });
+    const url = `http://127.0.0.1:${port}`;
+    const w = spawnRole(
+      'worker',
+      {
+        ...common,
+        NODEHEAL_WORKER_LISTEN: `127.0.0.1:${port}`,
+        NODEHEAL_POOL_LABELS: 'nodeheal.test/pool',
+        NODEHEAL_PROVIDERS: JSON.stringify([
+          { selector: { 'node-role.kubernetes.io/worker': '' }, provider: 'kwok' },
+        ]),
+        NODEHEAL_VERIFY_POLL_MS: '300',
+        NODEHEAL_DEFER_MS: '1000',
+        NODEHEAL_WORKER_LOCK_MS: '4000',
+        NODEHEAL_WORKER_STALLED_MS: '1000',
+        NODEHEAL_DRAIN_SKIP_WAIT_MS: '2000',
+        NODEHEAL_DRAIN_UNMANAGED: 'evict',
+        NODEHEAL_SAFETY: JSON.stringify({ nodeCooldownMs: 0, stormCooldownMs: 3000 }),
+        ...options.workerEnv,
+      },
+      url,
+    );
     await eventually(
       `nodeheal worker (${w.output().slice(-300)})`,
-      async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok,
+      async () => (await fetch(`${url}/healthz`)).ok,
       30_000,
     );
     workers.push(w);
-    metricsPorts.push(port);
     return w;
   };
   for (let i = 0; i < (options.workers ?? 1); i++) await startWorker();
@@ -208,12 +227,23 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       ),
     workerMetric: async (name, labels = {}) => {
       let total = 0;
-      for (const port of metricsPorts) {
-        const text = await (
-          await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined)
-        )?.text();
-        for (const line of (text ?? '').split('\n')) {
-          if (!line.startsWith(name)) continue;
+      const live = workers.filter((w) => !w.killedByTest());
+      if (live.length === 0) throw new Error(`no running worker to read ${name} from`);
+      for (const w of live) {
+        // A worker that does not answer is a failure, never a 0: "storm is 0" must not pass
+        // because the worker is down. Every worker the test did not stop must answer.
+        const res = await fetch(`${w.url}/metrics`, { signal: AbortSignal.timeout(5000) }).catch(
+          (error: unknown) => {
+            throw new Error(`worker metrics at ${w.url} unreachable: ${String(error)}`, {
+              cause: error,
+            });
+          },
+        );
+        if (!res.ok) throw new Error(`worker metrics at ${w.url} answered ${res.status}`);
+        const text = await res.text();
+        for (const line of text.split('\n')) {
+          // The metric itself, not another metric whose name starts with it.
+          if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
           if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
             total += Number(line.split(' ').pop());
         }
