@@ -23,6 +23,7 @@ import { loadConfig } from '../config/index.ts';
 import { loadWorkerConfig } from '../config/worker-config.ts';
 import { redisHealStore } from '../heal/heal-store.ts';
 import { runHeal, type RunnerDeps } from '../heal/runner.ts';
+import { probeApiserver, type ApiserverProbe } from '../kube/apiserver-probe.ts';
 import { loadKubeConfig, watchNodes } from '../kube/index.ts';
 import { createLogger } from '../log/index.ts';
 import {
@@ -187,8 +188,16 @@ export async function worker(): Promise<() => Promise<void>> {
     stalledIntervalMs: workerConfig.NODEHEAL_WORKER_STALLED_MS,
   });
 
+  const apiserver = probeApiserver(kc, { logger });
   const app = express();
+  // Process alive, nothing more: a lost Redis or apiserver must not get the worker restarted.
   app.get('/healthz', (_req, res) => void res.type('text/plain').send('ok\n'));
+  // Able to heal: Redis (jobs, records, locks) and the Kubernetes apiserver both reachable.
+  app.get('/readyz', async (_req, res) => {
+    const checks = { redis: await redisReadiness(redis), kubernetes: kubeReadiness(apiserver) };
+    const ready = Object.values(checks).every((v) => v === 'ok');
+    res.status(ready ? 200 : 503).json({ ready, checks });
+  });
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
@@ -211,10 +220,36 @@ export async function worker(): Promise<() => Promise<void>> {
       'worker stopping: no new heals; running heals are handed back at their next safe point',
     );
     await healWorker.close().catch(() => undefined);
+    apiserver.stop();
     await nodeCache.stop().catch(() => undefined);
     await new Promise((r) => server.close(r));
     await redis.quit().catch(() => undefined);
   };
+}
+
+/** `ok`, or why the worker's Redis connection cannot be used now (a PING within 1 s). */
+async function redisReadiness(redis: ReturnType<typeof workerConnection>): Promise<string> {
+  // The worker's connection queues commands while disconnected: ask its state, not a PING.
+  if (redis.status !== 'ready') return `Redis connection is ${redis.status}`;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      redis.ping(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no answer to PING within 1000 ms')), 1000);
+      }),
+    ]);
+    return 'ok';
+  } catch (error) {
+    return error instanceof Error ? error.message : 'unreachable';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function kubeReadiness(apiserver: ApiserverProbe): string {
+  const state = apiserver.state();
+  return state.ok ? 'ok' : state.detail;
 }
 
 function splitHostPort(value: string): [string, number] {

@@ -7,8 +7,11 @@ import { webhookRouter, type WebhookOptions } from './webhook-route.ts';
 
 export interface AppDeps extends IntakeDeps {
   webhook: WebhookOptions;
-  /** Kubernetes reachable and the node cache synced (for /readyz). */
-  kubeReady: () => boolean;
+  /**
+   * Kubernetes reachable and the node cache synced (for /readyz): true, or what is not (a string
+   * naming it; `false` reads "node cache not synced"). Cheap: answered from cached state.
+   */
+  kubeReady: () => boolean | string;
   /** Heal records and the admin API (GET /heals, /nodes/:node, POST /admin/*); off when absent. */
   status?: StatusDeps;
 }
@@ -33,7 +36,8 @@ export function buildApp(deps: AppDeps): Express {
     } catch (error) {
       checks.redis = error instanceof Error ? error.message : 'unreachable';
     }
-    checks.kubernetes = deps.kubeReady() ? 'ok' : 'node cache not synced';
+    const kube = deps.kubeReady();
+    checks.kubernetes = kube === true ? 'ok' : kube === false ? 'node cache not synced' : kube;
     const ready = Object.values(checks).every((v) => v === 'ok');
     res.status(ready ? 200 : 503).json({ ready, checks });
   });

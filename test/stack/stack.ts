@@ -241,6 +241,24 @@ export async function restartRedis(stack: Stack, proc: ManagedProcess): Promise<
   return again;
 }
 
+/**
+ * Starts a process of `stack` again (stopping it first if it still runs) with the same command,
+ * arguments, port and directory, as after an outage; resolves once `ready` answers true.
+ */
+export async function restartProcess(
+  stack: Stack,
+  proc: ManagedProcess,
+  ready: () => Promise<true | undefined>,
+): Promise<ManagedProcess> {
+  await proc.stop();
+  const again = stack.start({ ...proc.spec, dir: dirname(proc.spec.logFile) });
+  await waitFor(`${proc.spec.name} (restarted)`, ready, {
+    timeoutMs: 90_000,
+    isDead: () => again.deathReason(),
+  });
+  return again;
+}
+
 /** A stack with no process yet, for tests that start private servers (a Redis to stop, extra Alertmanagers). */
 export function emptyStack(): Stack {
   return new Stack(
