@@ -5,6 +5,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  ApiException,
   ApiextensionsV1Api,
   CustomObjectsApi,
   loadAllYaml,
@@ -75,11 +76,13 @@ async function installCrds(file: string): Promise<void> {
   }
 }
 
+/** The Node, or undefined when the apiserver says 404; any other error fails the test. */
 async function readNodeOrUndefined(name: string): Promise<V1Node | undefined> {
   try {
     return await kube.core.readNode({ name });
-  } catch {
-    return undefined;
+  } catch (error) {
+    if (error instanceof ApiException && error.code === 404) return undefined;
+    throw error;
   }
 }
 
