@@ -2,7 +2,7 @@
 // webhook's many new jobs, with the same deduplication and due times as one add at a time.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { bullmqHealScheduler, type HealScheduler } from '../../src/queue/heal-scheduler.ts';
 import { HEAL_JOB_VERSION, type HealJob } from '../../src/queue/heal-job.ts';
 import { producerConnection } from '../../src/queue/redis-connection.ts';
@@ -18,6 +18,9 @@ beforeAll(async () => {
   redis = producerConnection(stack.redisUrl ?? '', 2000);
   await redis.connect();
   scheduler = bullmqHealScheduler(redis, `nhtest-sched-${RUN}`);
+  // Once per queue and connection: BullMQ writes the queue's meta and ioredis loads the add
+  // script. Done here, so that the tests count what each call itself sends.
+  await scheduler.scheduleAll([{ job: job(`warm-up-${RUN}`, HOUR), delayMs: HOUR }]);
 });
 
 afterAll(async () => {
@@ -44,13 +47,53 @@ function job(node: string, dueInMs: number, flapping = false): HealJob {
 
 const HOUR = 3600_000;
 
+interface Traffic {
+  /** Commands per pipeline sent, in order (one entry per round trip of a pipeline). */
+  pipelines: number[];
+  /** Names of the commands sent on their own (one round trip each). */
+  alone: string[];
+}
+
+/**
+ * What `fn` sends on the scheduler's connection: every command goes through `sendCommand`, with
+ * the pipeline's buffer as second argument when it is part of a pipeline (written in one go).
+ */
+async function traffic<T>(fn: () => Promise<T>): Promise<{ result: T } & Traffic> {
+  const perPipeline = new Map<unknown, number>();
+  const alone: string[] = [];
+  const original = redis.sendCommand.bind(redis);
+  const spy = vi
+    .spyOn(redis, 'sendCommand')
+    .mockImplementation((...args: Parameters<Redis['sendCommand']>) => {
+      const [command, stream] = args;
+      if (stream) perPipeline.set(stream, (perPipeline.get(stream) ?? 0) + 1);
+      else alone.push(command.name);
+      return original(...args);
+    });
+  try {
+    const result = await fn();
+    return { result, pipelines: [...perPipeline.values()], alone };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
 describe('scheduleAll', () => {
-  it('adds one delayed job per key, due when asked, in one call', async () => {
+  it('adds one delayed job per key, due when asked, in one pipeline', async () => {
     const nodes = Array.from({ length: 50 }, (_, i) => `bulk-${RUN}-${i}`);
     const before = Date.now();
-    const ids = await scheduler.scheduleAll(
-      nodes.map((n, i) => ({ job: job(n, HOUR + i * 1000), delayMs: HOUR + i * 1000 })),
+    const {
+      result: ids,
+      pipelines,
+      alone,
+    } = await traffic(() =>
+      scheduler.scheduleAll(
+        nodes.map((n, i) => ({ job: job(n, HOUR + i * 1000), delayMs: HOUR + i * 1000 })),
+      ),
     );
+    // One round trip: a single pipeline of one add per job, and nothing sent on its own.
+    expect(pipelines).toEqual([50]);
+    expect(alone).toEqual([]);
     expect(new Set(ids).size).toBe(nodes.length);
     for (const [i, n] of nodes.entries()) {
       const pending = await scheduler.pending(`heal:${n}:node-not-ready`);
@@ -91,11 +134,17 @@ describe('scheduleAll', () => {
     expect(pending?.data.flapping).toBe(true);
   });
 
-  it('more jobs than one pipeline takes: all added, in order, ids unique', async () => {
+  it('more jobs than one pipeline takes: pipelines of 1,000, all added, in order, ids unique', async () => {
     const nodes = Array.from({ length: 2500 }, (_, i) => `bulk-many-${RUN}-${i}`);
-    const ids = await scheduler.scheduleAll(
-      nodes.map((n) => ({ job: job(n, HOUR), delayMs: HOUR })),
+    const {
+      result: ids,
+      pipelines,
+      alone,
+    } = await traffic(() =>
+      scheduler.scheduleAll(nodes.map((n) => ({ job: job(n, HOUR), delayMs: HOUR }))),
     );
+    expect(pipelines).toEqual([1000, 1000, 500]);
+    expect(alone).toEqual([]);
     expect(ids).toHaveLength(nodes.length);
     expect(new Set(ids).size).toBe(nodes.length);
     for (const i of [0, 999, 1000, 2499]) {
@@ -104,6 +153,9 @@ describe('scheduleAll', () => {
   });
 
   it('nothing to add: no call at all', async () => {
-    expect(await scheduler.scheduleAll([])).toEqual([]);
+    const { result, pipelines, alone } = await traffic(() => scheduler.scheduleAll([]));
+    expect(result).toEqual([]);
+    expect(pipelines).toEqual([]);
+    expect(alone).toEqual([]);
   });
 });
