@@ -13,7 +13,6 @@ import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadRulesOrThrow } from '../../src/cli/load-rules.ts';
-import { parseAlertmanagerPayload } from '../../src/intake/alertmanager-payload.ts';
 import { buildApp } from '../../src/intake/app.ts';
 import { ALERT_LOG_STREAM, redisIntakeStore } from '../../src/intake/intake-store.ts';
 import { buildNodeIndex } from '../../src/intake/node-index.ts';
@@ -447,7 +446,114 @@ function allowed(c: Case, bytes: Buffer): number[] {
   const parsed: unknown = JSON.parse(bytes.toString('utf8'));
   const strictOk = parsed !== null && typeof parsed === 'object';
   if (!strictOk) return [400];
-  return parseAlertmanagerPayload(parsed).ok ? [200] : [400];
+  const verdict = contractVerdict(parsed);
+  if (verdict.kind === 'either') return [200, 400];
+  return verdict.kind === 'valid' ? [200] : [400];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The contract, written out from Alertmanager's webhook v4 message (webhook.Message and
+// template.Alert), independently of the parser under test: which bodies must be accepted, and
+// for the others, which fields are wrong.
+
+type Verdict =
+  | { kind: 'valid' }
+  /** `broken`: the names of the offending fields (one of them must appear in the 400). */
+  | { kind: 'invalid'; broken: string[] }
+  /** Corners the contract does not settle (see `kvProblems`, `truncatedProblems`). */
+  | { kind: 'either' };
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** RFC 3339 as Go writes it: date, `T`, time, optional 1-9 fraction digits, `Z` or an offset. */
+const RFC3339_TEXT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Labels and annotations: an object of strings. `__proto__` with a non-string is unsettled. */
+function kvProblems(v: unknown): 'ok' | 'bad' | 'either' {
+  if (!isPlainObject(v)) return 'bad';
+  let verdict: 'ok' | 'either' = 'ok';
+  for (const [k, value] of Object.entries(v)) {
+    if (typeof value === 'string') continue;
+    if (k === '__proto__') verdict = 'either';
+    else return 'bad';
+  }
+  return verdict;
+}
+
+/** A non-negative integer; integers beyond 2^53 are unsettled (not exactly representable). */
+function truncatedProblems(v: unknown): 'ok' | 'bad' | 'either' {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) return 'bad';
+  return Number.isSafeInteger(v) ? 'ok' : 'either';
+}
+
+function contractVerdict(body: unknown): Verdict {
+  if (!isPlainObject(body)) return { kind: 'invalid', broken: ['body'] };
+  // The version decides first: anything but the string "4" is unsupported, whatever else.
+  if (body.version !== '4') return { kind: 'invalid', broken: ['version'] };
+  const broken: string[] = [];
+  let unsettled = false;
+  const check = (field: string, outcome: 'ok' | 'bad' | 'either') => {
+    if (outcome === 'bad') broken.push(field);
+    if (outcome === 'either') unsettled = true;
+  };
+  const isString = (v: unknown) => (typeof v === 'string' ? 'ok' : 'bad');
+  const isStatus = (v: unknown) => (v === 'firing' || v === 'resolved' ? 'ok' : 'bad');
+  const isTimestamp = (v: unknown) =>
+    typeof v === 'string' && RFC3339_TEXT.test(v) && !Number.isNaN(Date.parse(v)) ? 'ok' : 'bad';
+  const optional = (v: unknown, rule: (v: unknown) => 'ok' | 'bad' | 'either') =>
+    v === undefined ? 'ok' : rule(v);
+
+  check('groupKey', isString(body.groupKey));
+  check('truncatedAlerts', optional(body.truncatedAlerts, truncatedProblems));
+  check('status', isStatus(body.status));
+  check('receiver', isString(body.receiver));
+  check('groupLabels', kvProblems(body.groupLabels));
+  check('commonLabels', kvProblems(body.commonLabels));
+  check('commonAnnotations', kvProblems(body.commonAnnotations));
+  check('externalURL', isString(body.externalURL));
+  check('notification_reason', optional(body.notification_reason, isString));
+  check('routeLabels', optional(body.routeLabels, kvProblems));
+  if (!Array.isArray(body.alerts)) broken.push('alerts');
+  else {
+    for (const alert of body.alerts as unknown[]) {
+      if (!isPlainObject(alert)) {
+        broken.push('alerts');
+        continue;
+      }
+      check('status', isStatus(alert.status));
+      check('labels', kvProblems(alert.labels));
+      check('annotations', kvProblems(alert.annotations));
+      check('startsAt', isTimestamp(alert.startsAt));
+      check('endsAt', isTimestamp(alert.endsAt));
+      check('generatorURL', isString(alert.generatorURL));
+      check('fingerprint', optional(alert.fingerprint, isString));
+    }
+  }
+  // Fields the contract does not name are tolerated (a newer Alertmanager adds some).
+  if (broken.length > 0) return { kind: 'invalid', broken };
+  return unsettled ? { kind: 'either' } : { kind: 'valid' };
+}
+
+/** Authenticated, decodable and within the limit: the body itself is what gets judged. */
+function reachesValidation(c: Case, bytes: Buffer): boolean {
+  return (
+    c.auth.valid &&
+    c.contentType.charset === 'utf' &&
+    ['none', 'identity', 'gzip'].includes(c.encoding) &&
+    bytes.length <= LIMIT
+  );
+}
+
+/** The contract's verdict on a body that is a JSON object, undefined for anything else. */
+function jsonObjectVerdict(bytes: Buffer): Verdict | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  return isPlainObject(parsed) ? contractVerdict(parsed) : undefined;
 }
 
 async function send(c: Case): Promise<{ status: number; body: Json; bytes: Buffer }> {
@@ -502,6 +608,17 @@ describe('webhook intake under random and mutated input', () => {
         } else {
           expect(typeof res.body.error).toBe('string');
           expect(recorded).toBe(0);
+        }
+        if (res.status === 400 && reachesValidation(c, res.bytes)) {
+          // A JSON object the contract refuses: the answer names one of the fields it broke.
+          const verdict = jsonObjectVerdict(res.bytes);
+          if (verdict?.kind === 'invalid') {
+            const error = String(res.body.error);
+            expect(
+              verdict.broken.some((field) => error.includes(field)),
+              `${error} names one of ${verdict.broken.join(', ')}`,
+            ).toBe(true);
+          }
         }
       }),
       { numRuns: 400 },
