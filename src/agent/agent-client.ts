@@ -1,16 +1,21 @@
-// The client side of HostCommands: nodeheal asks the node agent on the faulty node to run a
-// catalogued host command, with a signed request, and maps every answer (or the lack of one)
-// onto a HostCommandResult. Plus its dry-run twin, and the agent's address for a Node.
+// The client side of HostCommands: nodeheal asks the node agent on the faulty node for a
+// challenge, then to run a catalogued host command with a request signed over it, and maps every
+// answer (or the lack of one) onto a HostCommandResult. Plus its dry-run twin, and the agent's
+// address for a Node.
 import { connect } from 'node:net';
 import type { V1Node } from '@kubernetes/client-node';
 import { z } from 'zod';
 import type { HostCommand, HostCommandResult, HostCommands } from '../actions/interfaces.ts';
 import {
   AGENT_HEADERS,
+  CHALLENGE_PATH,
   RUN_PATH,
+  invalidField,
   newNonce,
+  signChallengeRequest,
   signRequest,
   verifyResponse,
+  type ChallengeRequestFields,
   type SignedFields,
 } from './signing.ts';
 
@@ -21,7 +26,7 @@ export interface AgentClientOptions {
   endpointFor: (node: string) => Promise<string | undefined>;
   /** Give up waiting for the agent after this long; longer than the longest catalog timeout. */
   timeoutMs: number;
-  /** Wall clock in Unix milliseconds; injectable for tests. */
+  /** Wall clock in Unix milliseconds, for the timestamp (information only); injectable for tests. */
   now?: () => number;
 }
 
@@ -30,6 +35,11 @@ const runResponseSchema = z.object({
   exitCode: z.int(),
   output: z.string(),
   durationMs: z.number().nonnegative(),
+});
+
+const challengeResponseSchema = z.object({
+  challenge: z.string(),
+  expiresInMs: z.number().nonnegative(),
 });
 
 const detailSchema = z.object({ detail: z.string().optional(), error: z.string().optional() });
@@ -75,19 +85,83 @@ function tcpConnects(url: URL, timeoutMs: number): Promise<boolean> {
   });
 }
 
+interface Answer {
+  status: number;
+  body: string;
+  signature: string | null;
+}
+
+async function exchange(
+  url: URL,
+  method: 'GET' | 'POST',
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<Answer> {
+  const response = await fetch(url, { method, headers, redirect: 'error', signal });
+  return {
+    status: response.status,
+    signature: response.headers.get(AGENT_HEADERS.signature),
+    body: await response.text(),
+  };
+}
+
+/**
+ * What an answer other than a verified 200 means (`unreachable`, or `unknown-command` for a
+ * signed 404 of that kind); undefined for a verified 200.
+ */
+function refusal(
+  where: string,
+  origin: string,
+  answer: Answer,
+  verified: boolean,
+): HostCommandResult | undefined {
+  const { status, body } = answer;
+  const detail = detailOf(body);
+  if (status === 401) {
+    return {
+      outcome: 'unreachable',
+      detail: `${where} refused the request (401 unauthorized${
+        detail && detail !== 'unauthorized' ? `: ${detail}` : ''
+      })${verified ? '' : ': check the shared secret'}`,
+    };
+  }
+  if (!verified) {
+    return {
+      outcome: 'unreachable',
+      detail: `${where} at ${origin}: HTTP ${status} without a valid agent signature`,
+    };
+  }
+  if (status === 200) return undefined;
+  if (status === 404 && body.includes('"unknown-command"')) {
+    return { outcome: 'unknown-command', detail };
+  }
+  const reasons: Record<number, string> = {
+    403: 'refused: that address answers for another node',
+    409: 'busy running another command',
+  };
+  return {
+    outcome: 'unreachable',
+    detail: `${where}: ${reasons[status] ?? `HTTP ${status}`}${detail ? ` (${detail})` : ''}`,
+  };
+}
+
 /**
  * HostCommands through the node agents.
  *
- * - Each call signs a fresh envelope (node, command, heal id, timestamp, nonce; see
- *   `signing.ts`) with `secret()` and POSTs it to `endpointFor(node)` + `/v1/run`.
+ * - Each call is two signed requests to `endpointFor(node)` (see `signing.ts` and
+ *   docs/agent.md): `GET /v1/challenge` (node and a fresh client nonce) for a challenge, then
+ *   `POST /v1/run` signed over node, command, heal id, timestamp and that challenge. The
+ *   timestamp is information for the agent's log: the worker's and the node's clocks need not
+ *   agree. Both are signed with `secret()`, and both answers must carry the agent's signature.
  * - 200 `ok`/`failed` → the agent's exit code, output tail and duration; 404 with
  *   `unknown-command` → `unknown-command`.
  * - Everything else is `unreachable`, with the reason in `detail`: no endpoint, connection
- *   refused or reset, no answer within `timeoutMs` (the command may still be running: a retry
- *   with the same heal id waits for it or gets its recorded result, it never runs it twice),
- *   401 (secret or clock mismatch), 403 (the address answers for another node), 409 (another
- *   command is running there), other statuses, a malformed body, or a response whose signature
- *   does not prove it came from an agent holding the secret.
+ *   refused or reset, no answer within `timeoutMs` for both requests together (once the run
+ *   request is sent the command may still be running: a retry with the same heal id waits for
+ *   it or gets its recorded result, it never runs it twice), 401 (secret mismatch, or the
+ *   challenge was refused), 403 (the address answers for another node), 409 (another command is
+ *   running there), other statuses, a malformed body, or an answer whose signature does not
+ *   prove it came from an agent holding the secret.
  * - Never throws.
  */
 export function agentHostCommands(options: AgentClientOptions): HostCommands {
@@ -114,47 +188,101 @@ export function agentHostCommands(options: AgentClientOptions): HostCommands {
       if (endpoint === undefined) {
         return { outcome: 'unreachable', detail: `${where}: no agent address known` };
       }
-      let url: URL;
+      let challengeUrl: URL;
+      let runUrl: URL;
       let secret: string;
+      let ask: ChallengeRequestFields;
+      let askSignature: string;
+      try {
+        challengeUrl = new URL(CHALLENGE_PATH, endpoint);
+        runUrl = new URL(RUN_PATH, endpoint);
+        secret = options.secret();
+        ask = { method: 'GET', path: challengeUrl.pathname, node, nonce: newNonce() };
+        // Nothing is sent for a request that could not be signed.
+        const bad = invalidField({
+          method: 'POST',
+          path: runUrl.pathname,
+          node,
+          command,
+          healId,
+          timestamp: 1,
+          challenge: ask.nonce,
+        });
+        if (bad !== undefined) throw new Error(`cannot sign agent request: malformed ${bad}`);
+        askSignature = signChallengeRequest(secret, ask);
+      } catch (error) {
+        return { outcome: 'unreachable', detail: `${where}: ${describe(error)}` };
+      }
+      const signal = AbortSignal.timeout(options.timeoutMs);
+
+      // 1. A challenge, issued by the agent for this one request.
+      let challenge: string;
+      try {
+        const answer = await exchange(
+          challengeUrl,
+          'GET',
+          {
+            [AGENT_HEADERS.node]: ask.node,
+            [AGENT_HEADERS.nonce]: ask.nonce,
+            [AGENT_HEADERS.signature]: askSignature,
+          },
+          signal,
+        );
+        const verified = verifyResponse(
+          secret,
+          ask.nonce,
+          answer.status,
+          answer.body,
+          answer.signature,
+        );
+        const refused = refusal(where, challengeUrl.origin, answer, verified);
+        if (refused) return refused;
+        challenge = challengeResponseSchema.parse(JSON.parse(answer.body)).challenge;
+      } catch (error) {
+        const reason = describe(error);
+        return {
+          outcome: 'unreachable',
+          detail:
+            reason === 'timed out'
+              ? `${where}: no answer to the challenge request within ${options.timeoutMs} ms (nothing ran)`
+              : error instanceof SyntaxError || error instanceof z.ZodError
+                ? `${where}: malformed challenge`
+                : `${where} at ${challengeUrl.origin}: ${reason}`,
+        };
+      }
+
+      // 2. The run request, signed over that challenge.
       let fields: SignedFields;
       let signature: string;
       try {
-        url = new URL(RUN_PATH, endpoint);
-        secret = options.secret();
         fields = {
           method: 'POST',
-          path: url.pathname,
+          path: runUrl.pathname,
           node,
           command,
           healId,
           timestamp: now(),
-          nonce: newNonce(),
+          challenge,
         };
         signature = signRequest(secret, fields);
       } catch (error) {
         return { outcome: 'unreachable', detail: `${where}: ${describe(error)}` };
       }
-
-      let status: number;
-      let body: string;
-      let responseSignature: string | null;
+      let answer: Answer;
       try {
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: {
+        answer = await exchange(
+          runUrl,
+          'POST',
+          {
             [AGENT_HEADERS.node]: fields.node,
             [AGENT_HEADERS.command]: fields.command,
             [AGENT_HEADERS.healId]: fields.healId,
             [AGENT_HEADERS.timestamp]: String(fields.timestamp),
-            [AGENT_HEADERS.nonce]: fields.nonce,
+            [AGENT_HEADERS.challenge]: fields.challenge,
             [AGENT_HEADERS.signature]: signature,
           },
-          redirect: 'error',
-          signal: AbortSignal.timeout(options.timeoutMs),
-        });
-        status = response.status;
-        responseSignature = response.headers.get(AGENT_HEADERS.signature);
-        body = await response.text();
+          signal,
+        );
       } catch (error) {
         const reason = describe(error);
         return {
@@ -162,58 +290,32 @@ export function agentHostCommands(options: AgentClientOptions): HostCommands {
           detail:
             reason === 'timed out'
               ? `${where}: no answer within ${options.timeoutMs} ms (the command may still be running)`
-              : `${where} at ${url.origin}: ${reason}`,
+              : `${where} at ${runUrl.origin}: ${reason}`,
         };
       }
-
-      if (status === 401) {
-        return {
-          outcome: 'unreachable',
-          detail: `${where} refused the request (401 unauthorized${
-            detailOf(body) && detailOf(body) !== 'unauthorized' ? `: ${detailOf(body)}` : ''
-          }): check the shared secret and the clocks`,
-        };
+      const verified = verifyResponse(
+        secret,
+        fields.challenge,
+        answer.status,
+        answer.body,
+        answer.signature,
+      );
+      const refused = refusal(where, runUrl.origin, answer, verified);
+      if (refused) return refused;
+      let parsed: z.infer<typeof runResponseSchema>;
+      try {
+        parsed = runResponseSchema.parse(JSON.parse(answer.body));
+      } catch {
+        return { outcome: 'unreachable', detail: `${where}: malformed answer` };
       }
-      if (!verifyResponse(secret, fields.nonce, status, body, responseSignature)) {
-        return {
-          outcome: 'unreachable',
-          detail: `${where} at ${url.origin}: HTTP ${status} without a valid agent signature`,
-        };
+      if (parsed.outcome === 'ok' && parsed.exitCode === 0) {
+        return { outcome: 'ok', exitCode: 0, output: parsed.output, durationMs: parsed.durationMs };
       }
-      if (status === 200) {
-        let parsed: z.infer<typeof runResponseSchema>;
-        try {
-          parsed = runResponseSchema.parse(JSON.parse(body));
-        } catch {
-          return { outcome: 'unreachable', detail: `${where}: malformed answer` };
-        }
-        if (parsed.outcome === 'ok' && parsed.exitCode === 0) {
-          return {
-            outcome: 'ok',
-            exitCode: 0,
-            output: parsed.output,
-            durationMs: parsed.durationMs,
-          };
-        }
-        return {
-          outcome: 'failed',
-          exitCode: parsed.exitCode,
-          output: parsed.output,
-          durationMs: parsed.durationMs,
-        };
-      }
-      if (status === 404 && body.includes('"unknown-command"')) {
-        return { outcome: 'unknown-command', detail: detailOf(body) };
-      }
-      const reasons: Record<number, string> = {
-        403: 'refused: that address answers for another node',
-        409: 'busy running another command',
-      };
       return {
-        outcome: 'unreachable',
-        detail: `${where}: ${reasons[status] ?? `HTTP ${status}`}${
-          detailOf(body) ? ` (${detailOf(body)})` : ''
-        }`,
+        outcome: 'failed',
+        exitCode: parsed.exitCode,
+        output: parsed.output,
+        durationMs: parsed.durationMs,
       };
     },
   };

@@ -1,5 +1,5 @@
 // The node agent (DaemonSet): runs only host commands named in its catalog, authenticated by an
-// HMAC over every request, and reboots its own node when cut off (self-fence); and the client
+// HMAC over every request and a challenge it issued (used once), and reboots its own node when cut off (self-fence); and the client
 // nodeheal uses to reach it (HostCommands).
 export {
   agentHostCommands,
@@ -39,8 +39,15 @@ export {
   type AgentServer,
   type AgentServerOptions,
   type AgentRunResponse,
+  type AgentChallengeResponse,
 } from './agent-server.ts';
-export { ReplayGuard, type NonceCheck } from './replay-guard.ts';
+export {
+  ChallengeStore,
+  CHALLENGE_TTL_MS,
+  MAX_OUTSTANDING_CHALLENGES,
+  type ChallengeCheck,
+  type ChallengeStoreOptions,
+} from './challenge-store.ts';
 export { ResultStore, INTERRUPTED_EXIT_CODE, type StoredResult } from './result-store.ts';
 export {
   runCommand,
@@ -58,17 +65,23 @@ export {
 } from './secret-file.ts';
 export {
   AGENT_HEADERS,
-  MAX_CLOCK_SKEW_MS,
+  CHALLENGE_PATH,
+  CLOCK_SKEW_WARN_MS,
   RUN_PATH,
   SIGNATURE_SCHEME,
+  canonicalChallengeRequest,
   canonicalRequest,
   canonicalResponse,
+  invalidChallengeField,
   invalidField,
   newNonce,
+  signChallengeRequest,
   signRequest,
   signResponse,
+  verifyChallengeRequest,
   verifyRequest,
   verifyResponse,
+  type ChallengeRequestFields,
   type SignedFields,
   type VerifyResult,
 } from './signing.ts';

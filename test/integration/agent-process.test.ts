@@ -1,6 +1,7 @@
 // The real node agent (`node src/main.ts agent` as a child process) with a harmless catalog from
 // test/agent-fixtures/, driven through agentHostCommands and through hand-signed requests:
-// results, timeouts, authentication, replay, one command at a time, idempotency, node binding.
+// results, timeouts, authentication, challenges and replay, timestamps as information only, one
+// command at a time, idempotency, node binding.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -10,10 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostCommandResult, HostCommands } from '../../src/actions/interfaces.ts';
 import {
   AGENT_HEADERS,
+  CHALLENGE_PATH,
   RUN_PATH,
   agentHostCommands,
   newNonce,
+  signChallengeRequest,
   signRequest,
+  verifyResponse,
   type SignedFields,
 } from '../../src/agent/index.ts';
 import { eventually } from '../stack/helpers/poll.ts';
@@ -96,16 +100,44 @@ function client(secret: string, options: { timeoutMs?: number; url?: string } = 
   });
 }
 
+/** The agent's JSON log lines so far. */
+function logLines(): Record<string, unknown>[] {
+  return agent
+    .output()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
 /** Lines of the marker file the fixture commands append to. */
 function runs(): string[] {
   const file = join(state, 'runs.log');
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
 }
 
-function signedRequest(
+/** Asks the agent for a challenge (signed with SECRET), checking the answer's signature. */
+async function fetchChallenge(): Promise<string> {
+  const ask = { method: 'GET', path: CHALLENGE_PATH, node: NODE, nonce: newNonce() };
+  const response = await fetch(`${agent.url}${CHALLENGE_PATH}`, {
+    headers: {
+      [AGENT_HEADERS.node]: ask.node,
+      [AGENT_HEADERS.nonce]: ask.nonce,
+      [AGENT_HEADERS.signature]: signChallengeRequest(SECRET, ask),
+    },
+  });
+  const text = await response.text();
+  expect(response.status).toBe(200);
+  expect(
+    verifyResponse(SECRET, ask.nonce, 200, text, response.headers.get(AGENT_HEADERS.signature)),
+  ).toBe(true);
+  return (JSON.parse(text) as { challenge: string }).challenge;
+}
+
+/** A run request signed with `secret` over a fresh challenge (unless `overrides` sets one). */
+async function signedRequest(
   overrides: Partial<SignedFields> = {},
   secret = SECRET,
-): { fields: SignedFields; headers: Record<string, string> } {
+): Promise<{ fields: SignedFields; headers: Record<string, string> }> {
   const fields: SignedFields = {
     method: 'POST',
     path: RUN_PATH,
@@ -113,7 +145,7 @@ function signedRequest(
     command: 'restart-kubelet',
     healId: `raw-${newNonce().slice(0, 8)}`,
     timestamp: Date.now(),
-    nonce: newNonce(),
+    challenge: overrides.challenge ?? (await fetchChallenge()),
     ...overrides,
   };
   return {
@@ -123,7 +155,7 @@ function signedRequest(
       [AGENT_HEADERS.command]: fields.command,
       [AGENT_HEADERS.healId]: fields.healId,
       [AGENT_HEADERS.timestamp]: String(fields.timestamp),
-      [AGENT_HEADERS.nonce]: fields.nonce,
+      [AGENT_HEADERS.challenge]: fields.challenge,
       [AGENT_HEADERS.signature]: signRequest(secret, fields),
     },
   };
@@ -178,6 +210,7 @@ describe('nodeheal agent (real process)', () => {
     expect(health.status).toBe(200);
     expect(await health.text()).toBe('ok\n');
     for (const [method, path] of [
+      ['GET', CHALLENGE_PATH],
       ['GET', '/healthz'],
       ['GET', '/metrics'],
       ['POST', RUN_PATH],
@@ -248,7 +281,7 @@ describe('nodeheal agent (real process)', () => {
       expect(detail(result)).toBe(`${command} is not in the agent catalog of ${NODE}`);
     }
     // Not even a host command name: same answer, never an execution.
-    const raw = await send(signedRequest({ command: 'rm-rf' }).headers);
+    const raw = await send((await signedRequest({ command: 'rm-rf' })).headers);
     expect(raw).toEqual({
       status: 404,
       body: { outcome: 'unknown-command', detail: `rm-rf is not in the agent catalog of ${NODE}` },
@@ -261,7 +294,9 @@ describe('nodeheal agent (real process)', () => {
     const result = await client(WRONG_SECRET).run(NODE, 'restart-kubelet', 'heal-wrong-secret');
     expect(result.outcome).toBe('unreachable');
     expect(detail(result)).toContain('401');
-    const raw = await send(signedRequest({ healId: 'heal-wrong-secret' }, WRONG_SECRET).headers);
+    const raw = await send(
+      (await signedRequest({ healId: 'heal-wrong-secret' }, WRONG_SECRET)).headers,
+    );
     expect(raw).toEqual({ status: 401, body: { error: 'unauthorized' } });
     expect(runs().length).toBe(before);
   });
@@ -270,53 +305,76 @@ describe('nodeheal agent (real process)', () => {
     ['changed command', { command: 'rotate-logs' }],
     ['changed heal id', { healId: 'heal-other' }],
     ['changed node', { node: 'node-b' }],
-    ['changed nonce', { nonce: newNonce() }],
+    ['changed challenge', { challenge: newNonce() }],
+    ['changed timestamp', { timestamp: 1 }],
   ])('refuses a signed request with a %s (401) and runs nothing', async (_label, change) => {
     const before = runs().length;
-    const { fields, headers } = signedRequest({ healId: 'heal-tampered' });
+    const { fields, headers } = await signedRequest({ healId: 'heal-tampered' });
     const tampered = { ...fields, ...change };
     const result = await send({
       ...headers,
       [AGENT_HEADERS.node]: tampered.node,
       [AGENT_HEADERS.command]: tampered.command,
       [AGENT_HEADERS.healId]: tampered.healId,
-      [AGENT_HEADERS.nonce]: tampered.nonce,
+      [AGENT_HEADERS.timestamp]: String(tampered.timestamp),
+      [AGENT_HEADERS.challenge]: tampered.challenge,
     });
-    expect(result.status).toBe(401);
+    expect(result).toEqual({ status: 401, body: { error: 'unauthorized' } });
     expect(runs().length).toBe(before);
   });
 
   it.each([
     ['2 minutes old', -120_000],
-    ['2 minutes in the future', 120_000],
-  ])('refuses a correctly signed request %s (401) and runs nothing', async (_label, offset) => {
-    const before = runs().length;
-    const { headers } = signedRequest({ timestamp: Date.now() + offset });
-    const result = await send(headers);
-    expect(result.status).toBe(401);
-    expect(result.body.detail).toBe('timestamp not within ±60s');
-    expect(runs().length).toBe(before);
-  });
+    ['a day in the future', 86_400_000],
+  ])(
+    'runs a correctly signed request %s: the timestamp is information, logged, never refused',
+    async (_label, offset) => {
+      const before = runs().length;
+      const healId = `heal-ts-${offset > 0 ? 'future' : 'past'}`;
+      const { headers } = await signedRequest({ timestamp: Date.now() + offset, healId });
+      const result = await send(headers);
+      expect(result.status).toBe(200);
+      expect(result.body).toMatchObject({ outcome: 'ok', recorded: false });
+      expect(runs().length).toBe(before + 1);
+      await eventually('the clock difference in the agent log', () =>
+        logLines().find((line) => line.healId === healId && 'clockSkewMs' in line),
+      );
+      const line = logLines().find((l) => l.healId === healId && 'clockSkewMs' in l);
+      expect(Math.abs(Number(line?.clockSkewMs) + offset)).toBeLessThan(10_000);
+      expect(line?.level).toBe(40);
+    },
+  );
 
-  it('refuses a replayed request (same nonce) and runs nothing more', async () => {
+  it('refuses a replayed request (same challenge) with 401 and runs nothing more', async () => {
     const before = runs().length;
-    const { headers } = signedRequest({ healId: 'heal-replay' });
+    const { headers } = await signedRequest({ healId: 'heal-replay' });
     const first = await send(headers);
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ outcome: 'ok', recorded: false });
     const replay = await send(headers);
     expect(replay).toEqual({
       status: 401,
-      body: { error: 'unauthorized', detail: 'replayed nonce' },
+      body: { error: 'unauthorized', detail: 'unknown or already used challenge' },
     });
     expect(runs().length).toBe(before + 1);
   });
 
+  it('refuses a run request over a challenge it never issued (401) and runs nothing', async () => {
+    const before = runs().length;
+    const result = await send((await signedRequest({ challenge: newNonce() })).headers);
+    expect(result).toEqual({
+      status: 401,
+      body: { error: 'unauthorized', detail: 'unknown or already used challenge' },
+    });
+    expect(runs().length).toBe(before);
+  });
+
   it('answers 404 for other paths and 405 for other methods, once authenticated', async () => {
     expect(
-      (await send(signedRequest({ path: '/v1/other' }).headers, 'POST', '/v1/other')).status,
+      (await send((await signedRequest({ path: '/v1/other' })).headers, 'POST', '/v1/other'))
+        .status,
     ).toBe(404);
-    expect((await send(signedRequest({ method: 'GET' }).headers, 'GET')).status).toBe(405);
+    expect((await send((await signedRequest({ method: 'GET' })).headers, 'GET')).status).toBe(405);
   });
 
   it('runs one command at a time: a second command meanwhile gets 409', async () => {
@@ -329,7 +387,7 @@ describe('nodeheal agent (real process)', () => {
     expect(other.outcome).toBe('unreachable');
     expect(detail(other)).toContain('busy running another command');
     expect(detail(other)).toContain('restart-container-runtime (heal heal-slow) is running');
-    const raw = await send(signedRequest({ healId: 'heal-concurrent' }).headers);
+    const raw = await send((await signedRequest({ healId: 'heal-concurrent' })).headers);
     expect(raw.status).toBe(409);
     expect(raw.body.error).toBe('busy');
     expect(await slow).toMatchObject({ outcome: 'ok', exitCode: 0 });
@@ -369,7 +427,7 @@ describe('nodeheal agent (real process)', () => {
     expect(result.outcome).toBe('unreachable');
     expect(detail(result)).toContain('another node');
     expect(detail(result)).toContain('this agent runs on node-a, not node-b');
-    const raw = await send(signedRequest({ node: 'node-b' }).headers);
+    const raw = await send((await signedRequest({ node: 'node-b' })).headers);
     expect(raw.status).toBe(403);
     expect(runs().length).toBe(before);
   });
