@@ -30,6 +30,18 @@ export function ensureContainerPackages(): void {
   ensureDebianPackages(containerBinaries);
 }
 
+/** libfaketime (LD_PRELOAD), for the agent test whose node clock is an hour off. */
+export const faketimeLibrary = {
+  path: `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/faketime/libfaketime.so.1`,
+  pkg: 'libfaketime',
+} as const;
+
+/** Installs libfaketime when it is missing (as root, else says what to run); returns its path. */
+export function ensureFaketime(): string {
+  ensureDebianPackages({ libfaketime: faketimeLibrary });
+  return faketimeLibrary.path;
+}
+
 /** Installs the missing packages when running as root; otherwise says exactly what to run. */
 export function ensureDebianPackages(
   binaries: Record<string, { path: string; pkg: string }> = debianBinaries,
