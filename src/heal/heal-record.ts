@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { REMEDY_ACTIONS } from '../rules/catalog-types.ts';
 import type { LadderStep, RemedyAction } from '../rules/catalog-types.ts';
+import { GATES } from '../safety/gate-names.ts';
 import { dedupeKey } from '../triage/dedupe-key.ts';
 import { fenceSchema } from './fence.ts';
 
@@ -13,7 +14,13 @@ export const HEAL_RECORD_VERSION = 1;
 export const STEP_STATES = ['pending', 'acting', 'verifying'] as const;
 export type StepState = (typeof STEP_STATES)[number];
 
-export const HEAL_STATUSES = ['running', 'healed', 'abandoned', 'cancelled'] as const;
+/**
+ * How a heal stands (DESIGN.md): `running`; `healed` (capacity back); `abandoned` (it acted and
+ * could not finish: a human is told); `cancelled` (by an operator, or the node was deleted outside
+ * the heal); `skipped` (a safety gate refused it before anything was done on the node: opt-out,
+ * a control-plane node without an allowed step; no human is needed).
+ */
+export const HEAL_STATUSES = ['running', 'healed', 'abandoned', 'cancelled', 'skipped'] as const;
 export type HealStatus = (typeof HEAL_STATUSES)[number];
 export type FinalStatus = Exclude<HealStatus, 'running'>;
 
@@ -26,6 +33,7 @@ const RECORD_STATES = [
   'healed',
   'abandoned',
   'cancelled',
+  'skipped',
 ] as const;
 
 /**
@@ -35,12 +43,15 @@ const RECORD_STATES = [
  * - `step-done`: the step's side effect completed (a remedy is now verified; cordon/drain move on).
  * - `retry-scheduled`: the step failed transiently; it is retried after a backoff.
  * - `escalated`: the step failed or did not clear the fault in time; the next step follows.
- * - `skipped`: the step is skipped (success rate too low, or the daily cap allows only replace).
+ * - `skipped`: the step is skipped (success rate too low, or the daily cap allows only replace);
+ *   with `to: 'skipped'`, the whole heal was skipped (a gate refused it before it acted).
+ * - `held`: a safety gate that may lift (pause, storm, budgets...) holds the step before it acts;
+ *   the step waits (`pending`, `gate` set) and acts once the gate lets it.
  * - `fault-resolved`, `fault-firing`: the fault resolved or fired again while a step is in flight.
  * - `awaiting-fence`: an unreachable node's workloads wait for a fence (the node certainly down).
  * - `fenced`: the node is fenced (how, by whom: `fence`); `out-of-service`: the out-of-service
  *   taint is on, so Kubernetes moves the pods and detaches their volumes.
- * - `healed`, `abandoned`, `cancelled`: the heal ended.
+ * - `healed`, `abandoned`, `cancelled`, `skipped`: the heal ended.
  */
 export const TRANSITION_KINDS = [
   'started',
@@ -49,6 +60,7 @@ export const TRANSITION_KINDS = [
   'retry-scheduled',
   'escalated',
   'skipped',
+  'held',
   'fault-resolved',
   'fault-firing',
   'awaiting-fence',
@@ -127,6 +139,11 @@ export const healRecordSchema = z
     fence: fenceSchema.nullable().default(null),
     /** When nodeheal put the out-of-service taint on the (fenced) node; null if it did not. */
     outOfServiceAt: z.number().nullable().default(null),
+    /**
+     * The safety gate that holds the current step (running, `pending`), or that ended the heal
+     * (`skipped`, or `abandoned` by a gate); null otherwise.
+     */
+    gate: z.enum(GATES).nullable().default(null),
     transitions: z.array(transitionSchema),
   })
   .refine((record) => record.stepIndex < record.ladder.length, {
@@ -216,6 +233,7 @@ export function newHealRecord(params: NewHealRecordParams): HealRecord {
     endedAt: null,
     fence: null,
     outOfServiceAt: null,
+    gate: null,
     transitions: [],
   };
 }

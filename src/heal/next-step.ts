@@ -1,7 +1,6 @@
 // The heal ladder as a pure state machine: record + observation + now → record + command.
 import type { RemedyAction } from '../rules/catalog-types.ts';
 import { formatDuration } from '../rules/duration.ts';
-import type { Gate } from '../safety/gate-names.ts';
 import {
   currentStep,
   isExpertRemedy,
@@ -58,13 +57,24 @@ export function currentCommand(record: HealRecord): Command {
       kind: 'finish',
       status: record.status,
       reason: record.outcomeReason ?? record.status,
-      uncordon: record.status === 'healed' && record.cordonedByUs && !record.nodeGone,
+      uncordon:
+        (record.status === 'healed' || record.status === 'cancelled') &&
+        record.cordonedByUs &&
+        !record.nodeGone,
     };
   }
   const step = currentStep(record);
   const deadline = record.deadline ?? record.updatedAt;
   switch (record.stepState) {
     case 'pending':
+      if (record.gate !== null) {
+        return {
+          kind: 'wait-gate',
+          gate: record.gate,
+          until: deadline,
+          stepIndex: record.stepIndex,
+        };
+      }
       return {
         kind: 'wait-retry',
         until: deadline,
@@ -150,6 +160,7 @@ function finish(
 ): Command {
   push(d, ctx, status, status, reason, result === undefined ? {} : { result });
   d.status = status;
+  d.gate = null;
   d.outcomeReason = reason;
   d.deadline = null;
   d.endedAt = ctx.now;
@@ -196,6 +207,7 @@ function begin(d: Draft, ctx: Ctx): Command {
     ? `Heal started${d.dryRun ? ' (dry run)' : ''}: ${d.fault} on ${d.node}; acting ${step.action}`
     : `acting ${step.action}${attempt > 1 ? ` (attempt ${attempt})` : ''}`;
   push(d, ctx, first ? 'started' : 'acting', 'acting', detail);
+  d.gate = null;
   if (d.retries === 0) d.stepStartedAt = ctx.now;
   d.stepState = 'acting';
   d.deadline = ctx.now + step.timeoutMs;
@@ -382,7 +394,12 @@ function nodeGone(d: Draft, ctx: Ctx): Command {
   );
 }
 
-function safetyBlocked(d: Draft, ctx: Ctx, gate: Gate, detail: string): Command {
+function safetyBlocked(
+  d: Draft,
+  ctx: Ctx,
+  o: Extract<Observation, { kind: 'safety-blocked' }>,
+): Command | undefined {
+  const { gate, detail } = o;
   const step = currentStep(d);
   if (gate === 'daily-cap' && isExpertRemedy(step.action)) {
     const target = d.ladder.findIndex((s, i) => i > d.stepIndex && !isExpertRemedy(s.action));
@@ -404,11 +421,37 @@ function safetyBlocked(d: Draft, ctx: Ctx, gate: Gate, detail: string): Command 
       return begin(d, ctx);
     }
   }
+  if (o.defer === true) {
+    // Already waiting on this very gate: nothing new to record.
+    if (d.stepState === 'pending' && d.gate === gate) return undefined;
+    const until = o.until ?? ctx.now;
+    push(
+      d,
+      ctx,
+      'held',
+      'pending',
+      `${step.action} waits for safety gate ${gate}: ${detail}; asking again at ${iso(until)}`,
+    );
+    d.stepState = 'pending';
+    d.deadline = until;
+    d.gate = gate;
+    return currentCommand(d);
+  }
+  if (!hasStarted(d)) {
+    const command = finish(
+      d,
+      ctx,
+      'skipped',
+      `skipped: safety gate ${gate} refused ${step.action}: ${detail}; nothing was done on the node`,
+    );
+    d.gate = gate;
+    return command;
+  }
   // Something acted on the node before: a step completed, failed or was retried.
   const changed = d.transitions.some(
     (t) => t.kind === 'step-done' || t.kind === 'retry-scheduled' || t.kind === 'escalated',
   );
-  return finish(
+  const command = finish(
     d,
     ctx,
     'abandoned',
@@ -416,6 +459,8 @@ function safetyBlocked(d: Draft, ctx: Ctx, gate: Gate, detail: string): Command 
       (changed ? 'left for a human' : 'nothing was changed on the node') +
       cordonNote(d),
   );
+  d.gate = gate;
+  return command;
 }
 
 /**
@@ -482,12 +527,35 @@ function safetyBlocked(d: Draft, ctx: Ctx, gate: Gate, detail: string): Command 
  * - `node-gone` during any step but an acted replace → `cancelled` (deleted outside this heal).
  * - While a step acts: `awaiting-fence` is noted once per distinct reason, `fenced` once (it sets
  *   `fence`), `out-of-service` once (it sets `outOfServiceAt`); none of them changes the state.
- * - `safety-blocked` (the runner checks the gates before each act) → `abandoned`, the reason
- *   names the gate and says whether the node was changed. Exception, DESIGN.md "after 3 heals
- *   in 24 h, replace or abandon": `daily-cap` on an expert remedy skips to the next
- *   cordon/drain/replace step when the ladder has one. Ignored while verifying (nothing acts)
- *   and when its `step` is not the current step (a replay).
- * - `cancel` → `cancelled` from any running state; the node is left as it is.
+ *
+ * Safety gates (the runner asks them before each act; `safety-blocked` is ignored while
+ * verifying, since nothing acts, and when its `step` is not the current step, a replay):
+ * - `daily-cap` on an expert remedy (DESIGN.md "after 3 heals in 24 h, replace or abandon")
+ *   skips to the next cordon/drain/replace step when the ladder has one (the skipped steps get
+ *   `skipped` transitions), whether or not the heal had started.
+ * - A gate that may lift (`defer: true`: paused, storm, budgets, cooldown, another control-plane
+ *   node in flight) holds the step: it goes back to `pending` without acting, `gate` names the
+ *   gate, one `held` transition says why, and the command is `wait-gate` until `until`. The
+ *   heal is not abandoned: a pause lets the step in flight finish and starts no new one. The
+ *   same gate again while held changes nothing; another gate is a new `held`.
+ * - `gate-cleared` on a held step (or a `tick` at its deadline) acts it (`started` when nothing
+ *   acted yet, else `acting`; `gate` cleared). A held step still ends on `fault-resolved`
+ *   (`healed`, or `cancelled` before the start), `cancel` and `node-gone` as any pending step.
+ * - A gate that will not lift (opt-out, a control-plane node without an allowed step, daily cap
+ *   with nothing disruptive left) before the heal started (no `started` transition: nothing was
+ *   done on the node) → `skipped`, `gate` set, the reason names the gate: no human is needed.
+ * - The same once the heal started → `abandoned`, `gate` set, the reason names the gate and
+ *   says whether the node was changed (and that it stays cordoned, if nodeheal cordoned it).
+ *
+ * Cordon notes and cancel:
+ * - `cordoned` with `byUs: true` while the step acts sets `cordonedByUs` at once (no transition),
+ *   so that a cancel or a failure in the middle of a drain or replace knows the cordon is
+ *   nodeheal's; `byUs: false` (someone else's cordon) and repeats change nothing.
+ * - `cancel` → `cancelled` from any running state. When nodeheal cordoned the node (and it still
+ *   exists) the reason says nodeheal uncordons it, and `finish.uncordon` is true; any other
+ *   cordon is left as it is.
+ * - Ended records: `finish.uncordon` is true for `healed` and `cancelled` with the cordon ours
+ *   and the node still there; never for `abandoned` or `skipped`.
  */
 export function nextStep(
   record: HealRecord,
@@ -535,7 +603,16 @@ function apply(d: Draft, ctx: Ctx, o: Observation): Command | undefined {
     case 'safety-blocked':
       if (d.stepState === 'verifying') return undefined;
       if (o.step !== undefined && o.step !== d.stepIndex) return undefined;
-      return safetyBlocked(d, ctx, o.gate, o.detail);
+      return safetyBlocked(d, ctx, o);
+    case 'gate-cleared':
+      if (d.stepState !== 'pending' || d.gate === null || o.step !== d.stepIndex) return undefined;
+      return begin(d, ctx);
+    case 'cordoned':
+      if (d.stepState !== 'acting' || o.step !== d.stepIndex || !o.byUs || d.cordonedByUs) {
+        return undefined;
+      }
+      d.cordonedByUs = true;
+      return currentCommand(d);
     case 'awaiting-fence': {
       if (d.stepState !== 'acting' || o.step !== d.stepIndex || d.fence !== null) return undefined;
       const detail = `waiting for a fence: ${o.detail}`;
@@ -569,6 +646,14 @@ function apply(d: Draft, ctx: Ctx, o: Observation): Command | undefined {
       );
       return currentCommand(d);
     case 'cancel':
-      return finish(d, ctx, 'cancelled', `cancelled by ${o.by}: ${o.detail}${cordonNote(d)}`);
+      return finish(
+        d,
+        ctx,
+        'cancelled',
+        `cancelled by ${o.by}: ${o.detail}` +
+          (d.cordonedByUs && !d.nodeGone
+            ? '; nodeheal uncordons the node (the cordon was its own)'
+            : ''),
+      );
   }
 }

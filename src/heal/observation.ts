@@ -2,7 +2,7 @@
 // (commands). Observations can come from a Redis stream, so they have a zod schema too.
 import { z } from 'zod';
 import type { LadderStep } from '../rules/catalog-types.ts';
-import { GATES } from '../safety/gate-names.ts';
+import { GATES, type Gate } from '../safety/gate-names.ts';
 import { fenceSchema } from './fence.ts';
 import type { FinalStatus } from './heal-record.ts';
 
@@ -37,14 +37,26 @@ export const observationSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('node-gone') }),
   /**
    * A safety gate refused the step about to act (see `checkGates`). Pass `step` (the act
-   * command's stepIndex) so that a replayed block for an earlier step is ignored.
+   * command's stepIndex) so that a replayed block for an earlier step is ignored. `defer`: the
+   * gate may lift by waiting (GateResult.defer: paused, storm, budgets, cooldown...); the step
+   * then waits, and the runner asks the gates again at `until` (epoch ms) or sooner.
    */
   z.object({
     kind: z.literal('safety-blocked'),
     gate: z.enum(GATES),
     detail: z.string(),
     step: z.int().min(0).optional(),
+    defer: z.boolean().optional(),
+    until: z.number().optional(),
   }),
+  /** The gates now let step `step`, held by a gate (`wait-gate`), act. */
+  z.object({ kind: z.literal('gate-cleared'), step: z.int().min(0) }),
+  /**
+   * The acting step `step` cordoned the node; `byUs`: NodeOps.cordon said `cordoned` or
+   * `already-cordoned-by-us`. Noted as soon as it happens, so a cancel or a failure later in the
+   * step still knows the cordon is nodeheal's to undo.
+   */
+  z.object({ kind: z.literal('cordoned'), step: z.int().min(0), byUs: z.boolean() }),
   /** The acting step waits for the node to be fenced (recorded once per reason). */
   z.object({ kind: z.literal('awaiting-fence'), step: z.int().min(0), detail: z.string() }),
   /** The node is fenced: its workloads may move. */
@@ -68,8 +80,12 @@ export type Observation = z.infer<typeof observationSchema>;
  * - `skip-step`: step `stepIndex` was skipped for `reason` (record it), then send `tick`.
  * - `wait-retry`: send `tick` at `until` (a backoff after a transient failure; `until` may
  *   already have passed, e.g. a resumed record).
+ * - `wait-gate`: step `stepIndex` is held by safety gate `gate`; ask the gates again at `until`
+ *   (or sooner, e.g. when a pause lifts) and send `gate-cleared` once they allow it, or a new
+ *   `safety-blocked` when another gate (or a gate that will not lift) refuses it.
  * - `finish`: the heal ended with `status`; clean up (annotation, Event, metrics, budget slot);
- *   uncordon only when `uncordon` is true (healed, the cordon is ours, the node still exists).
+ *   uncordon only when `uncordon` is true (healed or cancelled, the cordon is ours, the node
+ *   still exists).
  */
 export type Command =
   | {
@@ -96,6 +112,12 @@ export type Command =
       readonly until: number;
       readonly stepIndex: number;
       readonly attempt: number;
+    }
+  | {
+      readonly kind: 'wait-gate';
+      readonly gate: Gate;
+      readonly until: number;
+      readonly stepIndex: number;
     }
   | {
       readonly kind: 'finish';

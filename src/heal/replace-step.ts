@@ -9,6 +9,9 @@
 //   terminated and gone), by its agent's self-fence (safe time passed, agent unreachable), or by
 //   an operator's confirmation. The wait has no timeout: it never turns into a delete; it ends
 //   with a fence, a cancel, or the node answering again.
+// - The signal aborts on a cancel or a worker shutdown: the step stops before its next mutating
+//   call (cordon, surge, drain, taint, replace), and the drain stops evicting; the runner then
+//   records the cancel (or nothing, on a shutdown).
 // - After the fence, the out-of-service taint lets Kubernetes force-delete the pods and detach
 //   their volumes; then the provider replaces the node.
 import type { V1Node } from '@kubernetes/client-node';
@@ -27,7 +30,7 @@ import type { HealStore } from './heal-store.ts';
 import type { Command, Observation } from './observation.ts';
 
 export interface ReplaceStepDeps {
-  store: HealStore;
+  store: Pick<HealStore, 'fenceConfirmation'>;
   nodeOps: NodeOps;
   drainer: Drainer;
   host: HostCommands;
@@ -45,6 +48,8 @@ export interface ReplaceStepDeps {
 export interface ReplaceStepHooks {
   /** Applies an observation to the record and saves it (fence notes), returning the new record. */
   note: (observation: Observation) => Promise<HealRecord>;
+  /** Cordons the node and notes a cordon nodeheal owns on the record at once. */
+  cordon: () => Promise<Awaited<ReturnType<NodeOps['cordon']>>>;
   event: (reason: EventReason, message: string, type?: 'Normal' | 'Warning') => Promise<void>;
   /** Drains the cordoned node within `timeoutMs`; a sentence when it could not. */
   drainNode: (timeoutMs: number, overrides?: Partial<DrainOptions>) => Promise<string | undefined>;
@@ -80,9 +85,13 @@ export async function replaceStep(
       permanent: true,
     };
   }
-  const cordon = await deps.nodeOps.cordon(record.node);
+  // Interrupted (cancel or shutdown): whatever is returned is not recorded.
+  const stopped: Observation = { kind: 'tick' };
+  if (signal.aborted) return stopped;
+  const cordon = await hooks.cordon();
   if (cordon === 'absent') return { kind: 'node-gone' };
   let surged: string | undefined;
+  if (signal.aborted) return stopped;
   if (deps.surge && provider.canSurge && provider.surge) {
     // Surge: the replacement first, so evicted workloads have somewhere to go at once.
     const up = await provider.surge(node);
@@ -90,6 +99,7 @@ export async function replaceStep(
     else deps.logger.warn({ node: record.node, detail: up.detail }, 'surge failed; draining');
   }
   // Keep a third of the step for the provider to bring the replacement up.
+  if (signal.aborted) return stopped;
   const remaining = command.deadline - deps.now().getTime();
   const failed = await hooks.drainNode(Math.floor((remaining * 2) / 3));
   if (failed) return { kind: 'step-failed', step, detail: failed, permanent: true };
@@ -103,6 +113,7 @@ export async function replaceStep(
       record = await hooks.note({ kind: 'fenced', step, fence: outcome.fence });
     } else {
       // The kubelet answers again: its pods terminate when evicted. Drain what is left.
+      if (signal.aborted) return stopped;
       const again = await hooks.drainNode(Math.max(1000, command.deadline - deps.now().getTime()));
       if (again) return { kind: 'step-failed', step, detail: again, permanent: true };
     }
@@ -110,6 +121,7 @@ export async function replaceStep(
     if (!current) return { kind: 'node-gone' };
   }
   if (record.fence !== null && record.outOfServiceAt === null) {
+    if (signal.aborted) return stopped;
     const tainted = await deps.nodeOps.taintOutOfService(record.node, record.id);
     if (tainted === 'tainted') {
       record = await hooks.note({ kind: 'out-of-service', step, at: deps.now().getTime() });
@@ -127,6 +139,7 @@ export async function replaceStep(
       }
     }
   }
+  if (signal.aborted) return stopped;
   const result = await provider.replace(current ?? node);
   if (result.outcome === 'replaced') {
     await hooks.event('NodeReplaced', `heal ${record.id}: ${provider.name}: ${result.detail}`);
@@ -144,7 +157,7 @@ export async function replaceStep(
   };
 }
 
-/** Waits until the node is fenced, answers again, is gone, or the heal is cancelled. */
+/** Waits until the node is fenced, answers again, is gone, or the signal aborts (cancel, shutdown). */
 async function awaitFence(
   deps: ReplaceStepDeps,
   record: HealRecord,
@@ -158,14 +171,8 @@ async function awaitFence(
   // In memory only: a worker that resumes the wait starts the agent's clock again (later, safe).
   let agentMissedSince: number | undefined;
   for (;;) {
+    // A cancel aborts the signal too (the runner's watcher): the runner records it.
     if (signal.aborted) return { kind: 'stop', observation: undefined };
-    const cancelledBy = await deps.store.cancelRequested(record.id);
-    if (cancelledBy) {
-      return {
-        kind: 'stop',
-        observation: { kind: 'cancel', by: cancelledBy, detail: `cancelled by ${cancelledBy}` },
-      };
-    }
     const selfFence = deps.selfFenceFor(node);
     const agentReachable = selfFence ? await deps.host.reachable(record.node) : false;
     const now = deps.now().getTime();
@@ -184,6 +191,7 @@ async function awaitFence(
     );
     if (decision.kind === 'fenced') return decision;
     let waiting = decision.detail;
+    if (signal.aborted) return { kind: 'stop', observation: undefined };
     if (provider.fence) {
       const fenced = await provider.fence(node);
       if (fenced.outcome === 'fenced') {

@@ -6,7 +6,6 @@ import type { Redis } from 'ioredis';
 import type {
   DrainOptions,
   Drainer,
-  EventReason,
   HostCommand,
   HostCommands,
   NodeOps,
@@ -17,27 +16,23 @@ import { casUpdate, jsonParser } from '../queue/cas.ts';
 import type { HealJob } from '../queue/heal-job.ts';
 import type { Catalog, RemedyAction } from '../rules/index.ts';
 import { matchFault } from '../rules/index.ts';
-import {
-  acquireSlot,
-  budgetStateSchema,
-  checkGates,
-  EMPTY_BUDGET_STATE,
-  pruneHistory,
-  releaseSlot,
-  updateStormState,
-  isStormActive,
-  type BudgetState,
-  type GateResult,
-  type PoolHealth,
-  type SafetyConfig,
-} from '../safety/index.ts';
+import type { GateResult, SafetyConfig } from '../safety/index.ts';
 import {
   faultHistorySchema,
   markHealFinished,
   markHealStarted,
   type FaultHistory,
 } from '../triage/index.ts';
-import { newHealRecord, type HealRecord, type Transition } from './heal-record.ts';
+import {
+  checkAndHold,
+  forgetGate,
+  releaseBudgetSlot,
+  rememberGate,
+  takeFreshGate,
+} from './gate-check.ts';
+import { CANCEL_POLL_MS, watchHeal, type HealControl } from './heal-control.ts';
+import { announce, event, flushEvents } from './heal-events.ts';
+import { newHealRecord, type HealRecord } from './heal-record.ts';
 import { SUCCESS_RATES_KEY, type HealStore } from './heal-store.ts';
 import { currentCommand, nextStep } from './next-step.ts';
 import type { Command, Observation } from './observation.ts';
@@ -48,8 +43,9 @@ import {
   successTableSchema,
   type SuccessTable,
 } from './success-rate.ts';
+import { LOCK_TTL_MS, releaseLock, takeLock } from './node-lock.ts';
 import { replaceStep } from './replace-step.ts';
-import { conditionHealthy, isUnhealthy, poolOf } from './world.ts';
+import { conditionHealthy, poolOf } from './world.ts';
 
 export interface RunnerMetrics {
   healStarted(fault: string): void;
@@ -89,6 +85,8 @@ export interface RunnerDeps {
   deferMs: number;
   /** Bring the replacement up before draining, where the node's provider can (`canSurge`). */
   surge: boolean;
+  /** How often a running heal looks for a cancel request (and a held one for the pause lifting). */
+  cancelPollMs?: number;
 }
 
 export type RunOutcome =
@@ -97,20 +95,9 @@ export type RunOutcome =
   | { kind: 'not-needed'; reason: string }
   | { kind: 'interrupted'; record?: HealRecord };
 
-const BUDGET_KEY = 'nodeheal:budget';
-/** The gate answer for a heal's first step, taken just before the heal started (in memory only). */
-const gateCheckedFor = new Map<
-  string,
-  { step: number; at: number; result: GateResult; node: V1Node }
->();
-/** Events being written, per heal: they never hold a step back, and are awaited when it ends. */
-const pendingEvents = new Map<string, Promise<void>[]>();
 const RATES_KEY = SUCCESS_RATES_KEY;
 const historyKey = (key: string) => `nodeheal:history:${key}`;
-const lockKey = (node: string) => `nodeheal:lock:node:${node}`;
-const LOCK_TTL_MS = 120_000;
 
-const parseBudget = jsonParser<BudgetState>(budgetStateSchema);
 const parseHistory = jsonParser<FaultHistory>(faultHistorySchema);
 const parseRates = jsonParser<SuccessTable>(successTableSchema);
 
@@ -165,68 +152,17 @@ export async function runHeal(
     LOCK_TTL_MS / 4,
   );
   renew.unref();
+  // Cancel requests are watched for the whole heal: a cancel aborts what acts (the drain stops
+  // evicting) and what waits, within `cancelPollMs`.
+  const control = watchHeal(deps.store, healId, signal, {
+    pollMs: deps.cancelPollMs ?? CANCEL_POLL_MS,
+    onError: (error) => log.warn({ err: error }, 'could not read the cancel request'),
+  });
   try {
     if (!record) {
-      const fault =
-        deps.catalog().faults.find((f) => f.name === job.fault) ??
-        matchFault(deps.catalog(), { alertname: job.alertname, labels: job.labels });
-      // Read a moment ago, just above; a resumed heal re-reads at its next step anyway.
-      const node = firstNode ?? (await deps.nodeOps.get(job.node));
-      const first = fault.ladder[0];
-      if (node && first) {
-        // Ask the gates before anything is created: a heal that must wait (storm, budget, pause,
-        // cooldown) is delayed, not started and abandoned.
-        // Holding the slot from here keeps two heals from both passing this check at once.
-        const gate = await checkAndHold(deps, healId, node, first.action, true);
-        gateCheckedFor.set(healId, { step: 0, at: deps.now().getTime(), result: gate, node });
-        if (!gate.allowed) {
-          deps.metrics.safetyBlocked(gate.gate);
-          if (gate.defer) {
-            await deps.store.noteBlocked({
-              healId,
-              key: job.key,
-              node: job.node,
-              fault: job.fault,
-              gate: gate.gate,
-              detail: gate.detail,
-              at: deps.now().getTime(),
-              retryAt: gate.retryAt ?? deps.now().getTime() + deps.deferMs,
-            });
-            await event(
-              deps,
-              job.node,
-              'HealSkipped',
-              `heal ${healId} for ${job.fault} waits: ${gate.gate}: ${gate.detail}`,
-              'Warning',
-            );
-            log.info({ gate: gate.gate }, `heal deferred: ${gate.detail}`);
-            return {
-              kind: 'deferred',
-              until: Math.max(gate.retryAt ?? 0, deps.now().getTime() + deps.deferMs),
-              gate: gate.gate,
-              detail: gate.detail,
-            };
-          }
-        }
-      }
-      await deps.store.clearBlocked(healId);
-      const { pool } = poolOf(node, deps.poolLabels);
-      record = newHealRecord({
-        id: healId,
-        node: job.node,
-        fault: fault.name,
-        pool,
-        ladder: fault.ladder,
-        faultStartedAt: new Date(job.startsAt),
-        dryRun: deps.dryRun,
-        now: deps.now(),
-      });
-      record = await advance(deps, record, { kind: 'start' });
-      deps.metrics.healStarted(record.fault);
-      await casUpdate(deps.redis, historyKey(job.key), parseHistory, (h) => ({
-        next: markHealStarted(h, healId, deps.now()),
-        result: undefined,
-      }));
+      const started = await startHeal(deps, healId, job, firstNode);
+      if (!('transitions' in started)) return started;
+      record = started;
     } else {
       log.info(
         { step: record.stepIndex, state: record.stepState },
@@ -236,26 +172,128 @@ export async function runHeal(
     }
 
     for (;;) {
-      if (signal.aborted) return { kind: 'interrupted', record };
+      // Shutting down: nothing more is recorded; the next worker resumes from the record.
+      if (control.shuttingDown()) return { kind: 'interrupted', record };
       const command = currentCommand(record);
-      const cancelledBy = await deps.store.cancelRequested(record.id);
-      if (cancelledBy && command.kind !== 'finish') {
-        record = await advance(deps, record, {
-          kind: 'cancel',
-          by: cancelledBy,
-          detail: `cancelled by ${cancelledBy}`,
-        });
-        continue;
-      }
       if (command.kind === 'finish') {
         await finish(deps, record, job, command);
         return { kind: 'finished', record };
       }
-      record = await execute(deps, record, job, command, signal);
+      const cancelledBy = await control.check();
+      if (cancelledBy) {
+        record = await advance(deps, record, {
+          kind: 'cancel',
+          by: cancelledBy,
+          detail: `cancel requested while ${whereItStood(record)}`,
+        });
+        continue;
+      }
+      record = await execute(deps, record, job, command, control);
     }
   } finally {
+    control.stop();
     clearInterval(renew);
   }
+}
+
+/**
+ * Creates the record of a new heal once the gates were asked for its first step: a gate that
+ * may lift defers the job (no record); one that will not lift skips the heal (nothing written on
+ * the node but one HealSkipped Event); otherwise the heal starts.
+ */
+async function startHeal(
+  deps: RunnerDeps,
+  healId: string,
+  job: HealJob,
+  firstNode: V1Node | undefined,
+): Promise<HealRecord | RunOutcome> {
+  const fault =
+    deps.catalog().faults.find((f) => f.name === job.fault) ??
+    matchFault(deps.catalog(), { alertname: job.alertname, labels: job.labels });
+  // Read a moment ago, just above; a resumed heal re-reads at its next step anyway.
+  const node = firstNode ?? (await deps.nodeOps.get(job.node));
+  const first = fault.ladder[0];
+  let refused: Extract<GateResult, { allowed: false }> | undefined;
+  if (node && first) {
+    // Ask the gates before anything is created: a heal that must wait (storm, budget, pause,
+    // cooldown) is delayed, not started and abandoned.
+    // Holding the slot from here keeps two heals from both passing this check at once.
+    const gate = await checkAndHold(deps, healId, node, first.action);
+    if (gate.allowed) {
+      rememberGate(healId, { step: 0, at: deps.now().getTime(), result: gate, node });
+    } else {
+      deps.metrics.safetyBlocked(gate.gate);
+      if (gate.defer) {
+        await deps.store.noteBlocked({
+          healId,
+          key: job.key,
+          node: job.node,
+          fault: job.fault,
+          gate: gate.gate,
+          detail: gate.detail,
+          at: deps.now().getTime(),
+          retryAt: gate.retryAt ?? deps.now().getTime() + deps.deferMs,
+        });
+        await event(
+          deps,
+          job.node,
+          'HealSkipped',
+          `heal ${healId} for ${job.fault} waits: ${gate.gate}: ${gate.detail}`,
+          'Warning',
+        );
+        deps.logger.info(
+          { healId, node: job.node, fault: job.fault, gate: gate.gate },
+          `heal deferred: ${gate.detail}`,
+        );
+        return {
+          kind: 'deferred',
+          until: Math.max(gate.retryAt ?? 0, deps.now().getTime() + deps.deferMs),
+          gate: gate.gate,
+          detail: gate.detail,
+        };
+      }
+      refused = gate;
+    }
+  }
+  await deps.store.clearBlocked(healId);
+  const { pool } = poolOf(node, deps.poolLabels);
+  let record = newHealRecord({
+    id: healId,
+    node: job.node,
+    fault: fault.name,
+    pool,
+    ladder: fault.ladder,
+    faultStartedAt: new Date(job.startsAt),
+    dryRun: deps.dryRun,
+    now: deps.now(),
+  });
+  // Refused for good before anything acted (opt-out, control plane): the record says `skipped`
+  // (the daily cap may instead send the heal straight to a disruptive step).
+  record = await advance(
+    deps,
+    record,
+    refused
+      ? { kind: 'safety-blocked', gate: refused.gate, detail: refused.detail, step: 0 }
+      : { kind: 'start' },
+  );
+  if (record.status === 'running') {
+    deps.metrics.healStarted(record.fault);
+    await casUpdate(deps.redis, historyKey(job.key), parseHistory, (h) => ({
+      next: markHealStarted(h, healId, deps.now()),
+      result: undefined,
+    }));
+  }
+  return record;
+}
+
+/** Where a running heal stands, for the reason of a cancel. */
+function whereItStood(record: HealRecord): string {
+  const action = record.ladder[record.stepIndex]?.action ?? 'a step';
+  if (record.stepState === 'acting') return `${action} was acting`;
+  if (record.stepState === 'verifying') return `${action} was being verified`;
+  return record.gate === null
+    ? `${action} waited to start`
+    : `${action} waited for safety gate ${record.gate}`;
 }
 
 async function execute(
@@ -263,15 +301,20 @@ async function execute(
   record: HealRecord,
   job: HealJob,
   command: Exclude<Command, { kind: 'finish' }>,
-  signal: AbortSignal,
+  control: HealControl,
 ): Promise<HealRecord> {
   const now = () => deps.now().getTime();
+  const signal = control.signal;
   switch (command.kind) {
     case 'skip-step':
+      return await advance(deps, record, { kind: 'tick' });
     case 'wait-retry': {
-      if (command.kind === 'wait-retry') await sleepUntil(command.until, deps, signal);
+      await sleepUntil(command.until, deps, signal);
+      if (signal.aborted) return record;
       return await advance(deps, record, { kind: 'tick' });
     }
+    case 'wait-gate':
+      return await waitForGate(deps, record, job, command, control);
     case 'verify': {
       while (now() < command.until && !signal.aborted) {
         const observed = await observe(deps, record, job);
@@ -282,43 +325,112 @@ async function execute(
       return await advance(deps, record, { kind: 'tick' });
     }
     case 'act': {
-      // The gates (and the node) were read for this very step a moment ago, just before the heal
-      // started: reading again would only add latency between the job being due and its action.
-      const fresh = gateCheckedFor.get(record.id);
-      gateCheckedFor.delete(record.id);
-      const recent =
-        fresh && fresh.step === command.stepIndex && now() - fresh.at < 2000 ? fresh : undefined;
+      // The gates (and the node) may have been read for this very step a moment ago (just before
+      // the heal started, or when a held step was let go): reading again would only add latency.
+      const recent = takeFreshGate(record.id, command.stepIndex, now());
       const node = recent?.node ?? (await deps.nodeOps.get(record.node));
       if (!node) return await advance(deps, record, { kind: 'node-gone' });
-      const gate = recent
-        ? recent.result
-        : await checkAndHold(deps, record.id, node, command.step.action, true);
-      if (!gate.allowed) {
-        deps.metrics.safetyBlocked(gate.gate);
-        return await advance(deps, record, {
-          kind: 'safety-blocked',
-          gate: gate.gate,
-          detail: gate.detail,
-          step: command.stepIndex,
-        });
-      }
+      const gate =
+        recent?.result ?? (await checkAndHold(deps, record.id, node, command.step.action));
+      if (!gate.allowed) return await refuse(deps, record, job, gate, command.stepIndex);
+      // Cancel (and shutdown) are looked at before every mutating call.
+      if (signal.aborted) return record;
       if (!deps.dryRun)
         await deps.nodeOps.annotateHeal(
           record.node,
           `${record.id} ${command.stepIndex}:${command.step.action}`,
         );
       const acted = await act(deps, record, node, command, signal);
-      // Interrupted by a shutdown: nothing is recorded, the record still says this step is
-      // acting, and whoever resumes it acts again (steps are idempotent).
+      // Interrupted: by a shutdown, nothing is recorded (the record still says this step is
+      // acting, and whoever resumes it acts again: steps are idempotent); by a cancel, the loop
+      // ends the heal (what the step did so far, e.g. nodeheal's cordon, is noted already).
       if (signal.aborted) return acted.record;
       return await advance(deps, acted.record, acted.observation);
     }
   }
 }
 
+/** Tells the machine a gate refused step `step`; a gate that may lift holds it (and says so). */
+async function refuse(
+  deps: RunnerDeps,
+  record: HealRecord,
+  job: HealJob,
+  gate: Extract<GateResult, { allowed: false }>,
+  step: number,
+): Promise<HealRecord> {
+  deps.metrics.safetyBlocked(gate.gate);
+  const until = Math.max(gate.retryAt ?? 0, deps.now().getTime() + deps.deferMs);
+  if (gate.defer) await noteHeld(deps, record, job, gate, until);
+  return await advance(deps, record, {
+    kind: 'safety-blocked',
+    gate: gate.gate,
+    detail: gate.detail,
+    step,
+    defer: gate.defer,
+    until,
+  });
+}
+
+async function noteHeld(
+  deps: RunnerDeps,
+  record: HealRecord,
+  job: HealJob,
+  gate: Extract<GateResult, { allowed: false }>,
+  until: number,
+): Promise<void> {
+  await deps.store.noteBlocked({
+    healId: record.id,
+    key: job.key,
+    node: record.node,
+    fault: record.fault,
+    gate: gate.gate,
+    detail: gate.detail,
+    at: deps.now().getTime(),
+    retryAt: until,
+  });
+}
+
+/**
+ * A step held by a gate that may lift (`wait-gate`): asks the gates again until they let it act
+ * (`gate-cleared`), while watching for the fault resolving and the node going; a pause is looked
+ * at every `cancelPollMs`, so a resume lets the step go at once.
+ */
+async function waitForGate(
+  deps: RunnerDeps,
+  record: HealRecord,
+  job: HealJob,
+  command: Extract<Command, { kind: 'wait-gate' }>,
+  control: HealControl,
+): Promise<HealRecord> {
+  const step = command.stepIndex;
+  const action = record.ladder[step]?.action;
+  if (action === undefined) return await advance(deps, record, { kind: 'tick' });
+  await sleepUntil(command.until, deps, control.signal, command.gate === 'paused');
+  for (;;) {
+    if (control.signal.aborted) return record;
+    const node = await deps.nodeOps.get(record.node);
+    if (!node) return await advance(deps, record, { kind: 'node-gone' });
+    const resolved = await faultObservation(deps, node, job);
+    if (resolved) return await advance(deps, record, resolved);
+    const gate = await checkAndHold(deps, record.id, node, action);
+    if (gate.allowed) {
+      await deps.store.clearBlocked(record.id);
+      rememberGate(record.id, { step, at: deps.now().getTime(), result: gate, node });
+      return await advance(deps, record, { kind: 'gate-cleared', step });
+    }
+    if (!gate.defer || gate.gate !== command.gate) {
+      return await refuse(deps, record, job, gate, step);
+    }
+    const until = Math.max(gate.retryAt ?? 0, deps.now().getTime() + deps.deferMs);
+    await noteHeld(deps, record, job, gate, until);
+    await sleepUntil(until, deps, control.signal, gate.gate === 'paused');
+  }
+}
+
 /**
  * Performs one step's side effect and reports it as an observation for the machine, with the
- * record as saved meanwhile (the replace step notes its fence on it before it ends).
+ * record as saved meanwhile (a cordon is noted as soon as it is done; the replace step notes its
+ * fence on it before it ends).
  */
 async function act(
   deps: RunnerDeps,
@@ -328,9 +440,21 @@ async function act(
   signal: AbortSignal,
 ): Promise<{ observation: Observation; record: HealRecord }> {
   let latest = record;
-  const observation = await actOnce(deps, record, node, command, signal, (r) => (latest = r));
+  const note = async (observation: Observation) => {
+    latest = await advance(deps, latest, observation);
+    return latest;
+  };
+  const cordon = async () => {
+    const result = await deps.nodeOps.cordon(record.node);
+    if (result === 'cordoned' || result === 'already-cordoned-by-us')
+      await note({ kind: 'cordoned', step: command.stepIndex, byUs: true });
+    return result;
+  };
+  const observation = await actOnce(deps, record, node, command, signal, { note, cordon });
   return { observation, record: latest };
 }
+
+type CordonResult = Awaited<ReturnType<NodeOps['cordon']>>;
 
 async function actOnce(
   deps: RunnerDeps,
@@ -338,14 +462,16 @@ async function actOnce(
   node: V1Node,
   command: Extract<Command, { kind: 'act' }>,
   signal: AbortSignal,
-  saved: (record: HealRecord) => void,
+  hooks: {
+    note: (observation: Observation) => Promise<HealRecord>;
+    cordon: () => Promise<CordonResult>;
+  },
 ): Promise<Observation> {
   const step = command.stepIndex;
   const action = command.step.action;
-  let latest = record;
   try {
     if (action === 'cordon') {
-      const result = await deps.nodeOps.cordon(record.node);
+      const result = await hooks.cordon();
       if (result === 'absent') return { kind: 'node-gone' };
       return {
         kind: 'step-done',
@@ -355,8 +481,9 @@ async function actOnce(
       };
     }
     if (action === 'drain') {
-      const cordon = await deps.nodeOps.cordon(record.node);
+      const cordon = await hooks.cordon();
       if (cordon === 'absent') return { kind: 'node-gone' };
+      if (signal.aborted) return { kind: 'tick' };
       const failed = await drainNode(deps, record, command.deadline - deps.now().getTime(), signal);
       if (failed) return { kind: 'step-failed', step, detail: failed, permanent: true };
       const cordonedByUs = cordon === 'cordoned' || cordon === 'already-cordoned-by-us';
@@ -364,11 +491,8 @@ async function actOnce(
     }
     if (action === 'replace') {
       return await replaceStep(deps, record, node, command, signal, {
-        note: async (observation) => {
-          latest = await advance(deps, latest, observation);
-          saved(latest);
-          return latest;
-        },
+        note: hooks.note,
+        cordon: hooks.cordon,
         event: (reason, message, type) => event(deps, record.node, reason, message, type),
         drainNode: (timeoutMs, overrides) => drainNode(deps, record, timeoutMs, signal, overrides),
       });
@@ -382,6 +506,7 @@ async function actOnce(
         permanent: true,
       };
     for (const hostCommand of commands) {
+      if (signal.aborted) return { kind: 'tick' };
       const result = await deps.host.run(record.node, hostCommand, record.id);
       if (result.outcome !== 'ok') {
         const detail =
@@ -446,76 +571,21 @@ async function observe(
 ): Promise<Observation | undefined> {
   const node = await deps.nodeOps.get(record.node);
   if (!node) return { kind: 'node-gone' };
+  return await faultObservation(deps, node, job);
+}
+
+/** `fault-resolved` when the fault's alert resolved or the node's condition is healthy again. */
+async function faultObservation(
+  deps: RunnerDeps,
+  node: V1Node,
+  job: HealJob,
+): Promise<Observation | undefined> {
   const history = parseHistoryRaw(await deps.redis.get(historyKey(job.key)));
   const resolvedByAlert = history !== undefined && history.active.length === 0;
   const healthy = conditionHealthy(node, job.labels);
   if (resolvedByAlert || healthy === true)
     return { kind: 'fault-resolved', at: deps.now().getTime() };
   return undefined;
-}
-
-/** Checks the safety gates for `action` on `node` and, when allowed, takes a budget slot (atomic in Redis). */
-async function checkAndHold(
-  deps: RunnerDeps,
-  healId: string,
-  node: V1Node,
-  action: RemedyAction,
-  hold: boolean,
-): Promise<GateResult> {
-  const name = node.metadata?.name ?? '';
-  const labels = node.metadata?.labels ?? {};
-  const { label, pool } = poolOf(node, deps.poolLabels);
-  const members = await deps.listNodes(label ? `${label}=${pool}` : undefined);
-  const health: PoolHealth = {
-    total: members.length,
-    unhealthy: members.filter(isUnhealthy).length,
-  };
-  const paused = (await deps.store.paused()) !== undefined;
-  const now = deps.now();
-  const result = await casUpdate(deps.redis, BUDGET_KEY, parseBudget, (current) => {
-    let state = pruneHistory(current ?? EMPTY_BUDGET_STATE, now);
-    state = {
-      ...state,
-      pools: { ...state.pools, [pool]: health },
-      storms: {
-        ...state.storms,
-        [pool]: updateStormState(state.storms[pool], health, now, deps.safety),
-      },
-    };
-    const gate = checkGates(
-      {
-        healId,
-        node: name,
-        labels,
-        pool,
-        action,
-        paused,
-        dryRun: deps.dryRun,
-        budget: state,
-        config: deps.safety,
-      },
-      now,
-    );
-    // Dry-run heals take no real budget: they must not hold back real ones.
-    if (gate.allowed && hold && !gate.holdsSlot && !deps.dryRun) {
-      state = acquireSlot(
-        state,
-        {
-          healId,
-          node: name,
-          pool,
-          controlPlane: labels['node-role.kubernetes.io/control-plane'] !== undefined,
-        },
-        now,
-      );
-    }
-    return {
-      next: state,
-      result: { gate, storm: Object.values(state.storms).some(isStormActive) },
-    };
-  });
-  deps.metrics.stormActive(result.storm);
-  return result.gate;
 }
 
 /** Applies an observation, saves the record, and tells the world about each new transition. */
@@ -541,64 +611,33 @@ async function advance(
   return next;
 }
 
-function announce(deps: RunnerDeps, record: HealRecord, t: Transition): void {
-  deps.logger.info(
-    {
-      healId: record.id,
-      node: record.node,
-      fault: record.fault,
-      step: t.step,
-      action: t.action,
-      from: t.from,
-      to: t.to,
-      kind: t.kind,
-    },
-    t.detail,
-  );
-  const reasons: Partial<Record<Transition['kind'], [EventReason, 'Normal' | 'Warning']>> = {
-    started: ['HealStarted', 'Normal'],
-    escalated: ['Escalated', 'Warning'],
-    'retry-scheduled': ['RemedyFailed', 'Warning'],
-    healed: ['HealSucceeded', 'Normal'],
-    abandoned: ['HealAbandoned', 'Warning'],
-    cancelled: ['HealAbandoned', 'Normal'],
-  };
-  const reason = reasons[t.kind];
-  if (reason) {
-    const pending = event(
-      deps,
-      record.node,
-      reason[0],
-      `heal ${record.id} (${record.fault}): ${t.detail}`,
-      reason[1],
-    );
-    pendingEvents.set(record.id, [...(pendingEvents.get(record.id) ?? []), pending]);
-  }
-}
-
 async function finish(
   deps: RunnerDeps,
   record: HealRecord,
   job: HealJob,
   command: Extract<Command, { kind: 'finish' }>,
 ): Promise<void> {
-  await Promise.all(pendingEvents.get(record.id) ?? []);
-  pendingEvents.delete(record.id);
-  gateCheckedFor.delete(record.id);
+  await flushEvents(record.id);
+  forgetGate(record.id);
+  await deps.store.clearBlocked(record.id);
   const now = deps.now();
-  if (command.uncordon && !deps.dryRun) await deps.nodeOps.uncordon(record.node);
+  if (command.uncordon && !deps.dryRun) {
+    const uncordoned = await deps.nodeOps.uncordon(record.node);
+    deps.logger.info(
+      { healId: record.id, node: record.node, result: uncordoned },
+      `heal ${record.status}: nodeheal's cordon undone`,
+    );
+  }
   // A Node that carries the fenced node's name now (it rebooted and rejoined, or a new machine
   // took the name) must not keep the out-of-service taint: only a taint nodeheal set goes.
   if (record.outOfServiceAt !== null && !deps.dryRun)
     await deps.nodeOps.removeOutOfService(record.node);
-  if (!deps.dryRun && (await deps.nodeOps.get(record.node)))
+  // Only a heal that acted can have put its annotation on the node: a skipped heal (or one
+  // cancelled before it started) writes nothing there.
+  const acted = record.transitions.some((t) => t.kind === 'started');
+  if (acted && !deps.dryRun && (await deps.nodeOps.get(record.node)))
     await deps.nodeOps.annotateHeal(record.node, null);
-  if (!deps.dryRun) {
-    await casUpdate(deps.redis, BUDGET_KEY, parseBudget, (s) => ({
-      next: releaseSlot(s ?? EMPTY_BUDGET_STATE, record.id, now),
-      result: undefined,
-    }));
-  }
+  if (!deps.dryRun) await releaseBudgetSlot(deps, record.id, now);
   await casUpdate(deps.redis, historyKey(job.key), parseHistory, (h) => ({
     next: h ? markHealFinished(h) : undefined,
     result: undefined,
@@ -612,60 +651,38 @@ async function finish(
   deps.metrics.healFinished(record.fault, record.status, duration, tth);
 }
 
-async function event(
-  deps: RunnerDeps,
-  node: string,
-  reason: EventReason,
-  message: string,
-  type: 'Normal' | 'Warning' = 'Normal',
-): Promise<void> {
-  try {
-    await deps.nodeOps.event(node, reason, message, type);
-  } catch (error) {
-    // Events are for people; a failed event never fails a heal.
-    deps.logger.warn({ err: error, node, reason }, 'could not record event');
-  }
-}
-
 function parseHistoryRaw(raw: string | null): FaultHistory | undefined {
   return raw === null ? undefined : parseHistory(raw);
 }
 
-async function takeLock(redis: Redis, node: string, healId: string): Promise<boolean> {
-  const set = await redis.set(lockKey(node), healId, 'PX', LOCK_TTL_MS, 'NX');
-  if (set === 'OK') return true;
-  // Our own lock (a resumed heal, or a renewal): extend it.
-  const extended = await redis.eval(
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end",
-    1,
-    lockKey(node),
-    healId,
-    String(LOCK_TTL_MS),
-  );
-  return extended === 1;
+/**
+ * Sleeps until `until` or the signal aborts; with `whilePaused`, also wakes as soon as the pause
+ * lifts (looked at every `cancelPollMs`), so that a held step goes on right after a resume.
+ */
+async function sleepUntil(
+  until: number,
+  deps: RunnerDeps,
+  signal: AbortSignal,
+  whilePaused = false,
+): Promise<void> {
+  if (!whilePaused) return await sleep(until - deps.now().getTime(), signal);
+  for (;;) {
+    const left = until - deps.now().getTime();
+    if (left <= 0 || signal.aborted) return;
+    await sleep(Math.min(left, deps.cancelPollMs ?? CANCEL_POLL_MS), signal);
+    if (signal.aborted || (await deps.store.paused()) === undefined) return;
+  }
 }
 
-async function releaseLock(redis: Redis, node: string, healId: string): Promise<void> {
-  await redis.eval(
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
-    1,
-    lockKey(node),
-    healId,
-  );
-}
-
-async function sleepUntil(until: number, deps: RunnerDeps, signal: AbortSignal): Promise<void> {
-  const ms = until - deps.now().getTime();
+async function sleep(ms: number, signal: AbortSignal): Promise<void> {
   if (ms <= 0 || signal.aborted) return;
   await new Promise<void>((resolveSleep) => {
-    const timer = setTimeout(resolveSleep, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolveSleep();
-      },
-      { once: true },
-    );
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolveSleep();
+    }
+    signal.addEventListener('abort', done, { once: true });
   });
 }

@@ -110,7 +110,7 @@ export function createHealMetrics(registry: Registry = new Registry()): HealMetr
     }),
     healsFinished: new Counter({
       name: 'nodeheal_heals_finished_total',
-      help: 'Heals finished, by fault and outcome (healed, abandoned, cancelled).',
+      help: 'Heals finished, by fault and outcome (healed, abandoned, cancelled, skipped: refused by a safety gate before it acted, never counted as started).',
       labelNames: ['fault', 'outcome'],
       registers: [registry],
     }),
@@ -158,7 +158,8 @@ export function observeHealFinished(
   timeToHealSeconds?: number,
 ): void {
   m.healsFinished.inc({ fault, outcome });
-  m.healDuration.observe(durationSeconds);
+  // A skipped heal never started: it has no duration worth a bucket.
+  if (outcome !== 'skipped') m.healDuration.observe(durationSeconds);
   if (timeToHealSeconds !== undefined) m.timeToHeal.observe(timeToHealSeconds);
 }
 

@@ -60,6 +60,11 @@ export interface HealSummary {
   updatedAt: number;
   endedAt: number | null;
   outcomeReason: string | null;
+  /**
+   * The safety gate that holds the running heal's next step (e.g. `paused`), or that ended it
+   * (`skipped`, or `abandoned` by a gate); null otherwise.
+   */
+  gate: string | null;
   dryRun: boolean;
   links: { self: string; node: string };
 }
@@ -69,7 +74,8 @@ export interface HealSummary {
  * - `done`: the heal went past it, or ended on it after it completed (see `result`);
  * - `current`: the running heal is on it (waiting, acting or verifying);
  * - `pending`: not reached (or the heal ended before it began);
- * - `skipped`: skipped without running (success rate too low, or the daily cap);
+ * - `skipped`: skipped without running (success rate too low, or the daily cap), or the whole
+ *   heal was skipped by a safety gate before it acted;
  * - `stopped`: the heal ended while the step was under way, before it completed (cancelled,
  *   blocked by a safety gate, the Node deleted).
  */
@@ -125,6 +131,7 @@ export function healSummary(record: HealRecord, links: StatusLinks): HealSummary
     updatedAt: record.updatedAt,
     endedAt: record.endedAt,
     outcomeReason: record.outcomeReason,
+    gate: record.gate,
     dryRun: record.dryRun,
     links: { self: links.heal(record.id), node: links.node(record.node) },
   };
@@ -150,12 +157,15 @@ const RAN_KINDS: ReadonlySet<Transition['kind']> = new Set([
  *   never ran to an end; `pending` if it never began.
  * - `result` is the result of the step's last transition that carries one (`success` when a
  *   remedy cleared the fault or a preparation step completed, `failure` when it escalated).
- * - `attempts` counts the `started`/`acting` transitions of the step (retries included).
+ * - `attempts` counts the `started`/`acting` transitions of the step (retries included), less
+ *   the times a safety gate held the step back before it acted (`held`).
  */
 export function stepViews(record: HealRecord): StepView[] {
   return record.ladder.map((step, index) => {
     const mine = record.transitions.filter((t) => t.step === index);
-    const attempts = mine.filter((t) => ACTING_KINDS.has(t.kind)).length;
+    const attempts =
+      mine.filter((t) => ACTING_KINDS.has(t.kind)).length -
+      mine.filter((t) => t.kind === 'held' && t.from === 'acting').length;
     const ran = mine.some((t) => RAN_KINDS.has(t.kind) || t.result !== undefined);
     const skipped = !ran && mine.some((t) => t.kind === 'skipped');
     let state: StepProgress;

@@ -244,6 +244,15 @@ function outcome(heal: HealDetail): SafeHtml {
         waiting?.kind === 'awaiting-fence'
           ? html`<p class="banner"><strong>Waiting for a fence</strong>: ${waiting.detail}</p>`
           : ''
+      }${
+        // The store's note (shown above) says the same with its retry time; without one, the
+        // record's own `held` transition says why the step waits.
+        heal.gate !== null && heal.blocked === null
+          ? html`<p class="banner">
+              <strong>Held by safety gate ${heal.gate}</strong>:
+              ${heal.transitions.findLast((t) => t.kind === 'held')?.detail ?? ''}
+            </p>`
+          : ''
       }`;
   }
   return html`<p>${badge(heal.status)} ${heal.outcomeReason ?? ''}</p>`;

@@ -34,9 +34,10 @@ export function formatTable(
 function stepText(record: HealRecord): string {
   const action = record.ladder[record.stepIndex]?.action ?? '?';
   const position = `${record.stepIndex + 1}/${record.ladder.length}`;
-  return record.status === 'running'
+  if (record.status !== 'running') return `${action} (${position})`;
+  return record.gate === null
     ? `${action} (${position}, ${record.stepState})`
-    : `${action} (${position})`;
+    : `${action} (${position}, held by gate ${record.gate})`;
 }
 
 function updatedText(record: HealRecord, now: Date): string {
@@ -114,6 +115,8 @@ export function renderNodeText(
       ),
     );
     if (record.outcomeReason) lines.push(terminalSafe(`  outcome: ${record.outcomeReason}`));
+    if (record.status !== 'running' && record.gate !== null)
+      lines.push(terminalSafe(`  safety gate: ${record.gate}`));
     if (record.transitions.length === 0) {
       lines.push('  (no transitions yet)');
     } else {

@@ -94,13 +94,23 @@ export function failed(step: number, permanent: boolean): Observation {
 export function resolved(offsetMs: number): Observation {
   return { kind: 'fault-resolved', at: T0 + offsetMs };
 }
-export function blocked(gate: Gate, step?: number): Observation {
+/** A gate refusing a step; `defer` (with the time to ask again, `until` from T0) when it may lift. */
+export function blocked(gate: Gate, step?: number, defer?: { until: number }): Observation {
   return {
     kind: 'safety-blocked',
     gate,
     detail: `${gate} says no`,
     ...(step === undefined ? {} : { step }),
+    ...(defer === undefined ? {} : { defer: true, until: T0 + defer.until }),
   };
+}
+/** The gates let held step `step` act now. */
+export function cleared(step: number): Observation {
+  return { kind: 'gate-cleared', step };
+}
+/** The acting step `step` cordoned the node (nodeheal's own cordon unless `byUs` is false). */
+export function cordoned(step: number, byUs = true): Observation {
+  return { kind: 'cordoned', step, byUs };
 }
 export const cancel: Observation = { kind: 'cancel', by: 'alice', detail: 'maintenance' };
 

@@ -44,6 +44,7 @@ describe('newHealRecord', () => {
       endedAt: null,
       fence: null,
       outOfServiceAt: null,
+      gate: null,
       transitions: [],
     });
   });

@@ -17,6 +17,8 @@ import {
   at,
   blocked,
   cancel,
+  cleared,
+  cordoned,
   DISK,
   done,
   drive,
@@ -77,6 +79,8 @@ interface Scenario {
   /** Results of the step attempts, in order (success-rate input). */
   results?: Array<'success' | 'failure'>;
   cordonedByUs?: boolean;
+  /** The record's `gate` (defaults to null unless given). */
+  gate?: string | null;
 }
 
 const scenarios: Scenario[] = [
@@ -857,61 +861,211 @@ const scenarios: Scenario[] = [
     reason: /^cancelled by alice: maintenance$/,
   },
 
-  // Safety.
+  // Safety: a gate that will not lift.
   {
-    name: 'storm blocks the first act: abandoned, nothing changed',
+    name: 'a gate that will not lift refuses the first act after the start: abandoned, nothing changed',
     events: [
       [0, start],
-      [SEC, blocked('storm', 0)],
+      [SEC, blocked('opt-out', 0)],
     ],
     status: 'abandoned',
     command: { kind: 'finish', status: 'abandoned', uncordon: false },
     kinds: ['started', 'abandoned'],
     reason:
-      /^blocked by safety gate storm before restart-kubelet: storm says no; nothing was changed on the node$/,
+      /^blocked by safety gate opt-out before restart-kubelet: opt-out says no; nothing was changed on the node$/,
+    gate: 'opt-out',
   },
   {
-    name: 'storm blocks a later step: abandoned, left for a human',
+    name: 'opt-out refuses a later step: abandoned, left for a human',
     events: [
       [0, start],
       [A, done(0)],
       [B, tick],
-      [B + SEC, blocked('storm', 1)],
+      [B + SEC, blocked('opt-out', 1)],
     ],
     status: 'abandoned',
     command: { kind: 'finish', status: 'abandoned' },
     kinds: ['started', 'step-done', 'escalated', 'acting', 'abandoned'],
-    reason: /^blocked by safety gate storm before reboot: storm says no; left for a human$/,
+    reason: /^blocked by safety gate opt-out before reboot: opt-out says no; left for a human$/,
+    gate: 'opt-out',
   },
   {
-    name: 'pool budget blocks replace after cordon and drain: abandoned, stays cordoned',
+    name: 'control plane refuses replace after cordon and drain: abandoned, stays cordoned',
     ladder: GENERIC,
-    events: [...GENERIC_TO_REPLACE, [3 * MIN + SEC, blocked('pool-budget')]],
+    events: [...GENERIC_TO_REPLACE, [3 * MIN + SEC, blocked('control-plane')]],
     status: 'abandoned',
     command: { kind: 'finish', status: 'abandoned', uncordon: false },
     kinds: ['started', 'step-done', 'acting', 'step-done', 'acting', 'abandoned'],
-    reason: /pool-budget before replace: .*left for a human; the node stays cordoned$/,
+    reason: /control-plane before replace: .*left for a human; the node stays cordoned$/,
+    gate: 'control-plane',
   },
   {
-    name: 'a gate blocks the retry of a step: abandoned',
+    name: 'opt-out before the start: skipped, nothing was done on the node',
+    events: [[0, blocked('opt-out')]],
+    status: 'skipped',
+    command: { kind: 'finish', status: 'skipped', uncordon: false },
+    kinds: ['skipped'],
+    reason:
+      /^skipped: safety gate opt-out refused restart-kubelet: opt-out says no; nothing was done on the node$/,
+    gate: 'opt-out',
+  },
+  {
+    name: 'a control-plane node with only disruptive steps, before the start: skipped',
+    ladder: GENERIC,
+    events: [[0, blocked('control-plane', 0)]],
+    status: 'skipped',
+    command: { kind: 'finish', status: 'skipped', uncordon: false },
+    kinds: ['skipped'],
+    reason: /^skipped: safety gate control-plane refused cordon: /,
+    gate: 'control-plane',
+  },
+
+  // Safety: a gate that may lift holds the step.
+  {
+    name: 'a pause holds the next step after an escalation: pending on it, not abandoned',
+    events: [
+      [0, start],
+      [A, done(0)],
+      [B, tick],
+      [B + SEC, blocked('paused', 1, { until: B + 31 * SEC })],
+    ],
+    status: 'running',
+    step: 1,
+    state: 'pending',
+    command: { kind: 'wait-gate', gate: 'paused', until: T0 + B + 31 * SEC, stepIndex: 1 },
+    kinds: ['started', 'step-done', 'escalated', 'acting', 'held'],
+    reason: /^reboot waits for safety gate paused: paused says no; asking again at /,
+    gate: 'paused',
+  },
+  {
+    name: 'a pause holds replace after the drain; resume lets it act',
+    ladder: GENERIC,
+    events: [
+      ...GENERIC_TO_REPLACE,
+      [3 * MIN + SEC, blocked('paused', 2, { until: 4 * MIN })],
+      [10 * MIN, cleared(2)],
+    ],
+    status: 'running',
+    step: 2,
+    state: 'acting',
+    command: { kind: 'act', stepIndex: 2, attempt: 1, deadline: T0 + 10 * MIN + 20 * MIN },
+    kinds: ['started', 'step-done', 'acting', 'step-done', 'acting', 'held', 'acting'],
+    reason: /^acting replace$/,
+    cordonedByUs: true,
+  },
+  {
+    name: 'a storm holds the retry of a step',
     events: [
       [0, start],
       [5 * SEC, failed(0, false)],
       [20 * SEC, tick],
-      [21 * SEC, blocked('paused', 0)],
+      [21 * SEC, blocked('storm', 0, { until: MIN })],
+    ],
+    status: 'running',
+    step: 0,
+    state: 'pending',
+    command: { kind: 'wait-gate', gate: 'storm', stepIndex: 0 },
+    kinds: ['started', 'retry-scheduled', 'acting', 'held'],
+    gate: 'storm',
+  },
+  {
+    name: 'held, then the retry acts as attempt 2 (holding is not an attempt)',
+    events: [
+      [0, start],
+      [5 * SEC, failed(0, false)],
+      [20 * SEC, tick],
+      [21 * SEC, blocked('storm', 0, { until: MIN })],
+      [2 * MIN, cleared(0)],
+    ],
+    status: 'running',
+    state: 'acting',
+    command: { kind: 'act', stepIndex: 0, attempt: 2 },
+    kinds: ['started', 'retry-scheduled', 'acting', 'held', 'acting'],
+    reason: /^acting restart-kubelet \(attempt 2\)$/,
+  },
+  {
+    name: 'held before the start; cleared: the heal starts then',
+    events: [
+      [0, blocked('cluster-budget', 0, { until: MIN })],
+      [2 * MIN, cleared(0)],
+    ],
+    status: 'running',
+    step: 0,
+    state: 'acting',
+    command: { kind: 'act', stepIndex: 0, deadline: T0 + 5 * MIN },
+    kinds: ['held', 'started'],
+  },
+  {
+    name: 'held by one gate, then another: a second held',
+    events: [
+      [0, start],
+      [A, done(0)],
+      [B, tick],
+      [B + SEC, blocked('paused', 1, { until: B + MIN })],
+      [B + MIN, blocked('storm', 1, { until: B + 2 * MIN })],
+    ],
+    status: 'running',
+    state: 'pending',
+    command: { kind: 'wait-gate', gate: 'storm', until: T0 + B + 2 * MIN },
+    kinds: ['started', 'step-done', 'escalated', 'acting', 'held', 'held'],
+    gate: 'storm',
+  },
+  {
+    name: 'held, then a gate that will not lift: abandoned',
+    events: [
+      [0, start],
+      [A, done(0)],
+      [B, tick],
+      [B + SEC, blocked('paused', 1, { until: B + MIN })],
+      [B + MIN, blocked('opt-out', 1)],
     ],
     status: 'abandoned',
     command: { kind: 'finish', status: 'abandoned' },
-    kinds: ['started', 'retry-scheduled', 'acting', 'abandoned'],
-    reason: /paused before restart-kubelet: .*left for a human$/,
+    kinds: ['started', 'step-done', 'escalated', 'acting', 'held', 'abandoned'],
+    reason: /^blocked by safety gate opt-out before reboot: .*left for a human$/,
+    gate: 'opt-out',
   },
   {
-    name: 'a gate blocking before the start: abandoned, nothing changed',
-    events: [[0, blocked('opt-out')]],
-    status: 'abandoned',
-    command: { kind: 'finish', status: 'abandoned' },
-    kinds: ['abandoned'],
-    reason: /nothing was changed on the node$/,
+    name: 'held, the fault resolves: healed',
+    events: [
+      [0, start],
+      [A, done(0)],
+      [B, tick],
+      [B + SEC, blocked('paused', 1, { until: B + MIN })],
+      [B + MIN, resolved(B + MIN)],
+    ],
+    status: 'healed',
+    command: { kind: 'finish', status: 'healed' },
+    kinds: ['started', 'step-done', 'escalated', 'acting', 'held', 'healed'],
+    reason: /while reboot waited to start$/,
+  },
+  {
+    name: 'held, cancelled: cancelled',
+    events: [
+      [0, start],
+      [A, done(0)],
+      [B, tick],
+      [B + SEC, blocked('paused', 1, { until: B + MIN })],
+      [B + MIN, cancel],
+    ],
+    status: 'cancelled',
+    command: { kind: 'finish', status: 'cancelled', uncordon: false },
+    kinds: ['started', 'step-done', 'escalated', 'acting', 'held', 'cancelled'],
+    reason: /^cancelled by alice: maintenance$/,
+  },
+  {
+    name: 'held, the deadline passes: a tick acts it (the runner asks the gates at the act)',
+    events: [
+      [0, start],
+      [A, done(0)],
+      [B, tick],
+      [B + SEC, blocked('paused', 1, { until: B + MIN })],
+      [B + MIN, tick],
+    ],
+    status: 'running',
+    state: 'acting',
+    command: { kind: 'act', stepIndex: 1 },
+    kinds: ['started', 'step-done', 'escalated', 'acting', 'held', 'acting'],
   },
   {
     name: 'daily cap on an expert remedy: skip to replace',
@@ -962,6 +1116,26 @@ const scenarios: Scenario[] = [
     command: { kind: 'finish', status: 'abandoned' },
     kinds: ['started', 'abandoned'],
     reason: /^blocked by safety gate daily-cap before sync-clock/,
+    gate: 'daily-cap',
+  },
+  {
+    name: 'daily cap before the start with no cordon, drain or replace: skipped',
+    ladder: NO_REPLACE,
+    events: [[0, blocked('daily-cap', 0)]],
+    status: 'skipped',
+    command: { kind: 'finish', status: 'skipped' },
+    kinds: ['skipped'],
+    reason: /^skipped: safety gate daily-cap refused sync-clock/,
+    gate: 'daily-cap',
+  },
+  {
+    name: 'daily cap before the start with replace in the ladder: the heal starts at replace',
+    events: [[0, blocked('daily-cap', 0)]],
+    status: 'running',
+    step: 2,
+    state: 'acting',
+    command: { kind: 'act', stepIndex: 2 },
+    kinds: ['skipped', 'skipped', 'started'],
   },
   {
     name: 'daily cap on a drain: abandoned (only expert remedies are skipped)',
@@ -973,6 +1147,7 @@ const scenarios: Scenario[] = [
     status: 'abandoned',
     command: { kind: 'finish', status: 'abandoned' },
     kinds: ['started', 'abandoned'],
+    gate: 'daily-cap',
   },
 
   // Cancel.
@@ -989,7 +1164,7 @@ const scenarios: Scenario[] = [
     reason: /^cancelled by alice: maintenance$/,
   },
   {
-    name: 'cancel during drain: the cordon is left for the human who cancelled',
+    name: 'cancel during drain after nodeheal cordoned: nodeheal uncordons',
     ladder: GENERIC,
     events: [
       [0, start],
@@ -997,9 +1172,51 @@ const scenarios: Scenario[] = [
       [MIN, cancel],
     ],
     status: 'cancelled',
-    command: { kind: 'finish', status: 'cancelled', uncordon: false },
+    command: { kind: 'finish', status: 'cancelled', uncordon: true },
     kinds: ['started', 'step-done', 'acting', 'cancelled'],
-    reason: /^cancelled by alice: maintenance; the node stays cordoned$/,
+    reason:
+      /^cancelled by alice: maintenance; nodeheal uncordons the node \(the cordon was its own\)$/,
+  },
+  {
+    name: 'cancel mid-drain: the cordon noted when it was made is undone',
+    ladder: MEMORY,
+    events: [
+      [0, start],
+      [SEC, cordoned(0)],
+      [MIN, cancel],
+    ],
+    status: 'cancelled',
+    command: { kind: 'finish', status: 'cancelled', uncordon: true },
+    kinds: ['started', 'cancelled'],
+    reason: /nodeheal uncordons the node/,
+    cordonedByUs: true,
+  },
+  {
+    name: 'cancel mid-drain of a node someone else had cordoned: left as it is',
+    ladder: MEMORY,
+    events: [
+      [0, start],
+      [SEC, cordoned(0, false)],
+      [MIN, cancel],
+    ],
+    status: 'cancelled',
+    command: { kind: 'finish', status: 'cancelled', uncordon: false },
+    kinds: ['started', 'cancelled'],
+    reason: /^cancelled by alice: maintenance$/,
+    cordonedByUs: false,
+  },
+  {
+    name: 'a cordon noted mid-step changes nothing else',
+    ladder: MEMORY,
+    events: [
+      [0, start],
+      [SEC, cordoned(0)],
+    ],
+    status: 'running',
+    state: 'acting',
+    command: { kind: 'act', stepIndex: 0, attempt: 1 },
+    kinds: ['started'],
+    cordonedByUs: true,
   },
 ];
 
@@ -1028,7 +1245,10 @@ describe('nextStep: the heal ladder', () => {
         kind: 'finish',
         status: s.status,
         reason: record.outcomeReason,
-        uncordon: record.status === 'healed' && record.cordonedByUs && !record.nodeGone,
+        uncordon:
+          (record.status === 'healed' || record.status === 'cancelled') &&
+          record.cordonedByUs &&
+          !record.nodeGone,
       });
       expect(record.deadline).toBeNull();
       expect(record.endedAt).toBe(T0 + (s.events.at(-1)?.[0] ?? Number.NaN));
@@ -1039,6 +1259,7 @@ describe('nextStep: the heal ladder', () => {
       );
     }
     if (s.cordonedByUs !== undefined) expect(record.cordonedByUs).toBe(s.cordonedByUs);
+    expect(record.gate).toBe(s.gate ?? null);
   });
 });
 
@@ -1118,7 +1339,14 @@ const NOTED: Event[] = [
 const HEALED: Event[] = [...VERIFYING, [MIN, resolved(MIN)]];
 const ABANDONED: Event[] = [
   [0, start],
-  [SEC, blocked('storm')],
+  [SEC, blocked('opt-out')],
+];
+const SKIPPED: Event[] = [[0, blocked('opt-out', 0)]];
+const HELD: Event[] = [
+  [0, start],
+  [A, done(0)],
+  [B, tick],
+  [B + SEC, blocked('paused', 1, { until: B + MIN })],
 ];
 const CANCELLED: Event[] = [[0, cancel]];
 
@@ -1131,6 +1359,9 @@ const everyObservation: Array<[string, Observation]> = [
   ['fault-firing', firing],
   ['node-gone', gone],
   ['safety-blocked', blocked('storm')],
+  ['safety-blocked (may lift)', blocked('storm', undefined, { until: MIN })],
+  ['gate-cleared', cleared(0)],
+  ['cordoned', cordoned(0)],
   ['cancel', cancel],
 ];
 
@@ -1189,6 +1420,40 @@ const ignored: IgnoredCase[] = [
   },
   { name: 'verifying: daily cap', before: VERIFYING, t: MIN, observation: blocked('daily-cap') },
   {
+    name: 'verifying: a gate that may lift',
+    before: VERIFYING,
+    t: MIN,
+    observation: blocked('paused', 0, { until: 2 * MIN }),
+  },
+  {
+    name: 'acting: gate-cleared (nothing holds it)',
+    before: ACTING,
+    t: MIN,
+    observation: cleared(0),
+  },
+  { name: 'verifying: cordoned', before: VERIFYING, t: MIN, observation: cordoned(0) },
+  { name: 'acting: cordoned for another step', before: ACTING, t: MIN, observation: cordoned(1) },
+  {
+    name: 'acting: a cordon someone else owns',
+    before: ACTING,
+    t: MIN,
+    observation: cordoned(0, false),
+  },
+  {
+    name: 'held: the same gate again',
+    before: HELD,
+    t: B + 30 * SEC,
+    observation: blocked('paused', 1, { until: B + 2 * MIN }),
+  },
+  {
+    name: 'held: gate-cleared for another step',
+    before: HELD,
+    t: B + MIN,
+    observation: cleared(0),
+  },
+  { name: 'held: tick before its deadline', before: HELD, t: B + 30 * SEC, observation: tick },
+  { name: 'held: start (resume)', before: HELD, t: B + 30 * SEC, observation: start },
+  {
     name: 'waiting to retry: start before the retry',
     before: RETRYING,
     t: 19 * SEC,
@@ -1218,6 +1483,7 @@ const ignored: IgnoredCase[] = [
     { name: `healed: ${label}`, before: HEALED, t: B + MIN, observation },
     { name: `abandoned: ${label}`, before: ABANDONED, t: B + MIN, observation },
     { name: `cancelled: ${label}`, before: CANCELLED, t: B + MIN, observation },
+    { name: `skipped: ${label}`, before: SKIPPED, t: B + MIN, observation },
   ]),
 ];
 
@@ -1274,6 +1540,16 @@ describe('nextStep: a restarted worker resumes from the stored record', () => {
       name: 'waiting to retry: the same retry time',
       before: RETRYING,
       command: { kind: 'wait-retry', until: T0 + 20 * SEC, attempt: 2 },
+    },
+    {
+      name: 'held by a gate: wait for the same gate',
+      before: HELD,
+      command: { kind: 'wait-gate', gate: 'paused', until: T0 + B + MIN, stepIndex: 1 },
+    },
+    {
+      name: 'skipped: finish',
+      before: SKIPPED,
+      command: { kind: 'finish', status: 'skipped', uncordon: false },
     },
     {
       name: 'healed: finish, nothing runs again',

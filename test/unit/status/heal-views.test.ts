@@ -37,7 +37,19 @@ const dailyCap: Observation = {
   detail: '3 heals in 24h',
   step: 0,
 };
-const storm: Observation = { kind: 'safety-blocked', gate: 'storm', detail: '40% unhealthy' };
+const optOut: Observation = {
+  kind: 'safety-blocked',
+  gate: 'opt-out',
+  detail: 'worker-1 is labelled nodeheal.io/exclude=true',
+};
+const paused = (step: number): Observation => ({
+  kind: 'safety-blocked',
+  gate: 'paused',
+  detail: 'nodeheal is paused',
+  step,
+  defer: true,
+  until: T0 + 10 * MIN,
+});
 
 describe('statusLinks', () => {
   it.each([
@@ -118,6 +130,7 @@ describe('healSummary', () => {
       updatedAt: T0 + 10 * SEC,
       endedAt: null,
       outcomeReason: null,
+      gate: null,
       dryRun: false,
       links: {
         self: 'https://h.example.com/heals/heal-7',
@@ -136,6 +149,22 @@ describe('healSummary', () => {
       endedAt: T0 + 90 * SEC,
     });
     expect(summary.outcomeReason).toContain('restart-kubelet worked');
+  });
+
+  it('names the gate of a skipped heal', () => {
+    const summary = healSummary(drive(fresh(), [[0, optOut]]), statusLinks());
+    expect(summary).toMatchObject({ status: 'skipped', gate: 'opt-out', endedAt: T0 });
+    expect(summary.outcomeReason).toMatch(/^skipped: safety gate opt-out refused restart-kubelet/);
+  });
+
+  it('names the gate that holds a running heal', () => {
+    const record = drive(escalatedToReboot(), [[20 * SEC, paused(1)]]);
+    expect(healSummary(record, statusLinks())).toMatchObject({
+      status: 'running',
+      step: 'reboot',
+      stepState: 'pending',
+      gate: 'paused',
+    });
   });
 });
 
@@ -229,11 +258,42 @@ describe('stepViews', () => {
       () =>
         drive(fresh(), [
           [0, start],
-          [1 * SEC, storm],
+          [1 * SEC, optOut],
         ]),
       [
         ['stopped', null, 1],
         ['pending', null, 0],
+        ['pending', null, 0],
+      ],
+    ],
+    [
+      'skipped by a safety gate before the start: the first step skipped',
+      () => drive(fresh(), [[0, optOut]]),
+      [
+        ['skipped', null, 0],
+        ['pending', null, 0],
+        ['pending', null, 0],
+      ],
+    ],
+    [
+      'held by a pause: current, and the hold is no attempt',
+      () => drive(escalatedToReboot(), [[20 * SEC, paused(1)]]),
+      [
+        ['done', 'failure', 1],
+        ['current', null, 0],
+        ['pending', null, 0],
+      ],
+    ],
+    [
+      'held, then let go: one attempt',
+      () =>
+        drive(escalatedToReboot(), [
+          [20 * SEC, paused(1)],
+          [5 * MIN, { kind: 'gate-cleared', step: 1 }],
+        ]),
+      [
+        ['done', 'failure', 1],
+        ['current', null, 1],
         ['pending', null, 0],
       ],
     ],

@@ -1,0 +1,139 @@
+// The runner's side of the safety gates: read what they need (pool health, pause, the shared
+// budget in Redis), ask the pure `checkGates`, and take a budget slot atomically when allowed.
+import type { V1Node } from '@kubernetes/client-node';
+import type { Redis } from 'ioredis';
+import { casUpdate, jsonParser } from '../queue/cas.ts';
+import type { RemedyAction } from '../rules/index.ts';
+import {
+  acquireSlot,
+  budgetStateSchema,
+  checkGates,
+  EMPTY_BUDGET_STATE,
+  isStormActive,
+  pruneHistory,
+  releaseSlot,
+  updateStormState,
+  type BudgetState,
+  type GateResult,
+  type PoolHealth,
+  type SafetyConfig,
+} from '../safety/index.ts';
+import type { HealStore } from './heal-store.ts';
+import { isUnhealthy, poolOf } from './world.ts';
+
+export interface GateCheckDeps {
+  redis: Redis;
+  store: Pick<HealStore, 'paused'>;
+  listNodes: (labelSelector?: string) => Promise<V1Node[]>;
+  safety: Partial<SafetyConfig>;
+  poolLabels: readonly string[];
+  dryRun: boolean;
+  metrics: { stormActive(active: boolean): void };
+  now: () => Date;
+}
+
+const BUDGET_KEY = 'nodeheal:budget';
+const parseBudget = jsonParser<BudgetState>(budgetStateSchema);
+
+/** A gate answer taken for a heal's step a moment ago, with the node as read then. */
+interface FreshGate {
+  step: number;
+  at: number;
+  result: GateResult;
+  node: V1Node;
+}
+/** In memory only: a resumed heal asks again. */
+const fresh = new Map<string, FreshGate>();
+/** How long an answer stays good for the act it was taken for. */
+const FRESH_MS = 2000;
+
+/** Remembers the gates' answer for `step`, so the act that follows does not ask twice. */
+export function rememberGate(healId: string, entry: FreshGate): void {
+  fresh.set(healId, entry);
+}
+
+/** The answer remembered for `step` if it is recent; forgets it either way. */
+export function takeFreshGate(healId: string, step: number, now: number): FreshGate | undefined {
+  const entry = fresh.get(healId);
+  fresh.delete(healId);
+  return entry && entry.step === step && now - entry.at < FRESH_MS ? entry : undefined;
+}
+
+export function forgetGate(healId: string): void {
+  fresh.delete(healId);
+}
+
+/** Checks the safety gates for `action` on `node` and, when allowed, takes a budget slot (atomic in Redis). */
+export async function checkAndHold(
+  deps: GateCheckDeps,
+  healId: string,
+  node: V1Node,
+  action: RemedyAction,
+): Promise<GateResult> {
+  const name = node.metadata?.name ?? '';
+  const labels = node.metadata?.labels ?? {};
+  const { label, pool } = poolOf(node, deps.poolLabels);
+  const members = await deps.listNodes(label ? `${label}=${pool}` : undefined);
+  const health: PoolHealth = {
+    total: members.length,
+    unhealthy: members.filter(isUnhealthy).length,
+  };
+  const paused = (await deps.store.paused()) !== undefined;
+  const now = deps.now();
+  const result = await casUpdate(deps.redis, BUDGET_KEY, parseBudget, (current) => {
+    let state = pruneHistory(current ?? EMPTY_BUDGET_STATE, now);
+    state = {
+      ...state,
+      pools: { ...state.pools, [pool]: health },
+      storms: {
+        ...state.storms,
+        [pool]: updateStormState(state.storms[pool], health, now, deps.safety),
+      },
+    };
+    const gate = checkGates(
+      {
+        healId,
+        node: name,
+        labels,
+        pool,
+        action,
+        paused,
+        dryRun: deps.dryRun,
+        budget: state,
+        config: deps.safety,
+      },
+      now,
+    );
+    // Dry-run heals take no real budget: they must not hold back real ones.
+    if (gate.allowed && !gate.holdsSlot && !deps.dryRun) {
+      state = acquireSlot(
+        state,
+        {
+          healId,
+          node: name,
+          pool,
+          controlPlane: labels['node-role.kubernetes.io/control-plane'] !== undefined,
+        },
+        now,
+      );
+    }
+    return {
+      next: state,
+      result: { gate, storm: Object.values(state.storms).some(isStormActive) },
+    };
+  });
+  deps.metrics.stormActive(result.storm);
+  return result.gate;
+}
+
+/** Gives the heal's budget slot back (its node's cooldown starts now); no slot, no change. */
+export async function releaseBudgetSlot(
+  deps: Pick<GateCheckDeps, 'redis'>,
+  healId: string,
+  now: Date,
+): Promise<void> {
+  await casUpdate(deps.redis, BUDGET_KEY, parseBudget, (s) => ({
+    next: releaseSlot(s ?? EMPTY_BUDGET_STATE, healId, now),
+    result: undefined,
+  }));
+}

@@ -1,0 +1,91 @@
+// What a heal tells people: one Event on the Node per transition that matters, and a log line
+// per transition. Events never hold a step back and never fail a heal; they are awaited when the
+// heal ends, so that the last one is written before the heal's job completes.
+import type { EventReason, NodeOps } from '../actions/interfaces.ts';
+import type { Logger } from '../log/index.ts';
+import type { HealRecord, Transition } from './heal-record.ts';
+
+export interface HealEventDeps {
+  nodeOps: Pick<NodeOps, 'event'>;
+  logger: Logger;
+}
+
+/** Events being written, per heal. */
+const pendingEvents = new Map<string, Promise<void>[]>();
+
+/** Writes one Event on `node`; a failure is logged, never thrown. */
+export async function event(
+  deps: HealEventDeps,
+  node: string,
+  reason: EventReason,
+  message: string,
+  type: 'Normal' | 'Warning' = 'Normal',
+): Promise<void> {
+  try {
+    await deps.nodeOps.event(node, reason, message, type);
+  } catch (error) {
+    // Events are for people; a failed event never fails a heal.
+    deps.logger.warn({ err: error, node, reason }, 'could not record event');
+  }
+}
+
+/**
+ * The Event of a transition, if it has one: `started` HealStarted, `escalated` Escalated,
+ * `retry-scheduled` RemedyFailed, `healed` HealSucceeded, `abandoned` HealAbandoned (Warning: a
+ * human is needed), `cancelled` HealAbandoned (Normal), and a heal ending `skipped` HealSkipped
+ * (Normal: a gate refused it on purpose; a step skipped within a heal has no Event).
+ */
+export function eventFor(t: Transition): [EventReason, 'Normal' | 'Warning'] | undefined {
+  switch (t.kind) {
+    case 'started':
+      return ['HealStarted', 'Normal'];
+    case 'escalated':
+      return ['Escalated', 'Warning'];
+    case 'retry-scheduled':
+      return ['RemedyFailed', 'Warning'];
+    case 'healed':
+      return ['HealSucceeded', 'Normal'];
+    case 'abandoned':
+      return ['HealAbandoned', 'Warning'];
+    case 'cancelled':
+      return ['HealAbandoned', 'Normal'];
+    case 'skipped':
+      return t.to === 'skipped' ? ['HealSkipped', 'Normal'] : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Logs a new transition and starts writing its Event (see `eventFor`). */
+export function announce(deps: HealEventDeps, record: HealRecord, t: Transition): void {
+  deps.logger.info(
+    {
+      healId: record.id,
+      node: record.node,
+      fault: record.fault,
+      step: t.step,
+      action: t.action,
+      from: t.from,
+      to: t.to,
+      kind: t.kind,
+    },
+    t.detail,
+  );
+  const reason = eventFor(t);
+  if (reason) {
+    const pending = event(
+      deps,
+      record.node,
+      reason[0],
+      `heal ${record.id} (${record.fault}): ${t.detail}`,
+      reason[1],
+    );
+    pendingEvents.set(record.id, [...(pendingEvents.get(record.id) ?? []), pending]);
+  }
+}
+
+/** Waits for the Events of heal `healId` still being written. */
+export async function flushEvents(healId: string): Promise<void> {
+  await Promise.all(pendingEvents.get(healId) ?? []);
+  pendingEvents.delete(healId);
+}
