@@ -11,6 +11,7 @@ export const GATES = [
   'pool-budget',
   'cluster-budget',
   'storm',
+  'window',
 ] as const;
 
 export type Gate = (typeof GATES)[number];

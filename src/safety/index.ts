@@ -57,3 +57,13 @@ export {
   type SelfFenceState,
   type SelfFenceWorker,
 } from './self-fence.ts';
+export {
+  disruptsRunningNode,
+  isInWindow,
+  maintenanceWindowSchema,
+  maintenanceWindowsSchema,
+  windowGate,
+  windowsFor,
+  type MaintenanceWindow,
+  type WindowDecision,
+} from './windows.ts';
