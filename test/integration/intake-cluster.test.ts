@@ -47,7 +47,7 @@ beforeAll(async () => {
   });
   alertmanager = set.urls[0]!;
   queue = inspectQueue(redisUrl);
-  [node] = await createNodePool(adminClients(stack), { name: uniqueName('clu'), size: 1 });
+  node = (await createNodePool(adminClients(stack), { name: uniqueName('clu'), size: 1 }))[0]!;
 });
 
 afterAll(async () => {
