@@ -125,6 +125,7 @@ export async function worker(): Promise<() => Promise<void>> {
     },
     catalog: () => catalog,
     safety: workerConfig.NODEHEAL_SAFETY ?? {},
+    windows: workerConfig.NODEHEAL_MAINTENANCE_WINDOWS ?? [],
     poolLabels: workerConfig.poolLabels,
     dryRun,
     drain: {

@@ -2,7 +2,11 @@
 import { z } from 'zod';
 import { PROVIDER_NAMES, providerRulesSchema } from '../actions/providers/select-provider.ts';
 import { DEFAULT_POOL_LABELS } from '../heal/world.ts';
-import { safetyConfigSchema, selfFenceWorkerSchema } from '../safety/index.ts';
+import {
+  maintenanceWindowsSchema,
+  safetyConfigSchema,
+  selfFenceWorkerSchema,
+} from '../safety/index.ts';
 
 const json = <T extends z.ZodType>(schema: T) =>
   z
@@ -41,6 +45,11 @@ export const workerEnvSchema = z.object({
    * matching the selector may be assumed down safeTimeSeconds after it was last heard from.
    */
   NODEHEAL_SELF_FENCE: json(selfFenceWorkerSchema).optional(),
+  /**
+   * Maintenance windows per pool (JSON list of { selector, days, start, end, timeZone }):
+   * outside them, reboot, drain and replace of a Ready node wait (gate `window`).
+   */
+  NODEHEAL_MAINTENANCE_WINDOWS: json(maintenanceWindowsSchema).optional(),
   NODEHEAL_DRAIN_PARALLELISM: int(1, 500, 32),
   NODEHEAL_DRAIN_EMPTYDIR: z.enum(['evict', 'block']).default('evict'),
   NODEHEAL_DRAIN_UNMANAGED: z.enum(['evict', 'block']).default('block'),

@@ -13,8 +13,11 @@ import {
   pruneHistory,
   releaseSlot,
   updateStormState,
+  windowGate,
+  windowsFor,
   type BudgetState,
   type GateResult,
+  type MaintenanceWindow,
   type PoolHealth,
   type SafetyConfig,
 } from '../safety/index.ts';
@@ -26,6 +29,8 @@ export interface GateCheckDeps {
   store: Pick<HealStore, 'paused'>;
   listNodes: (labelSelector?: string) => Promise<V1Node[]>;
   safety: Partial<SafetyConfig>;
+  /** Maintenance windows per pool (NODEHEAL_MAINTENANCE_WINDOWS). */
+  windows: readonly MaintenanceWindow[];
   poolLabels: readonly string[];
   dryRun: boolean;
   metrics: { stormActive(active: boolean): void };
@@ -79,6 +84,8 @@ export async function checkAndHold(
     unhealthy: members.filter(isUnhealthy).length,
   };
   const paused = (await deps.store.paused()) !== undefined;
+  const ready =
+    node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
   const now = deps.now();
   const result = await casUpdate(deps.redis, BUDGET_KEY, parseBudget, (current) => {
     let state = pruneHistory(current ?? EMPTY_BUDGET_STATE, now);
@@ -90,7 +97,7 @@ export async function checkAndHold(
         [pool]: updateStormState(state.storms[pool], health, now, deps.safety),
       },
     };
-    const gate = checkGates(
+    let gate = checkGates(
       {
         healId,
         node: name,
@@ -104,6 +111,20 @@ export async function checkAndHold(
       },
       now,
     );
+    // Outside the node's maintenance windows, a disruptive step of a Ready node waits (after the
+    // other gates: an opted-out node is skipped, not held).
+    if (gate.allowed) {
+      const window = windowGate(windowsFor(deps.windows, labels), action, ready, now.getTime());
+      if (!window.allowed) {
+        gate = {
+          allowed: false,
+          gate: 'window',
+          detail: window.detail,
+          defer: true,
+          ...(window.retryAt === undefined ? {} : { retryAt: window.retryAt }),
+        };
+      }
+    }
     // Dry-run heals take no real budget: they must not hold back real ones.
     if (gate.allowed && !gate.holdsSlot && !deps.dryRun) {
       state = acquireSlot(

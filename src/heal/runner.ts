@@ -16,7 +16,7 @@ import { casUpdate, jsonParser } from '../queue/cas.ts';
 import type { HealJob } from '../queue/heal-job.ts';
 import type { Catalog, RemedyAction } from '../rules/index.ts';
 import { matchFault } from '../rules/index.ts';
-import type { GateResult, SafetyConfig } from '../safety/index.ts';
+import type { GateResult, MaintenanceWindow, SafetyConfig } from '../safety/index.ts';
 import {
   faultHistorySchema,
   markHealFinished,
@@ -73,6 +73,8 @@ export interface RunnerDeps {
   listNodes: (labelSelector?: string) => Promise<V1Node[]>;
   catalog: () => Catalog;
   safety: Partial<SafetyConfig>;
+  /** Maintenance windows per pool (NODEHEAL_MAINTENANCE_WINDOWS). */
+  windows: readonly MaintenanceWindow[];
   poolLabels: readonly string[];
   dryRun: boolean;
   drain: Omit<DrainOptions, 'timeoutMs' | 'signal'>;
