@@ -98,6 +98,11 @@ export interface AuditedRequest extends Grant {
   /** The authorizer's answer: `allow` or `forbid`. */
   decision: string;
   uri: string;
+  namespace: string;
+  name: string;
+  /** HTTP status of the answer. */
+  code: number;
+  at: string;
 }
 
 interface AuditEvent {
@@ -105,8 +110,16 @@ interface AuditEvent {
   requestURI?: string;
   user?: { username?: string };
   userAgent?: string;
-  objectRef?: { apiGroup?: string; resource?: string; subresource?: string };
+  objectRef?: {
+    apiGroup?: string;
+    resource?: string;
+    subresource?: string;
+    namespace?: string;
+    name?: string;
+  };
   annotations?: Record<string, string>;
+  responseStatus?: { code?: number };
+  requestReceivedTimestamp?: string;
 }
 
 /** Reads a JSON-lines audit log; resource requests only (discovery and /healthz are not RBAC'd by resource). */
@@ -126,6 +139,10 @@ export function readAuditLog(path: string): AuditedRequest[] {
       userAgent: event.userAgent ?? '',
       decision: event.annotations?.['authorization.k8s.io/decision'] ?? '?',
       uri: event.requestURI ?? '',
+      namespace: ref.namespace ?? '',
+      name: ref.name ?? '',
+      code: event.responseStatus?.code ?? 0,
+      at: event.requestReceivedTimestamp ?? '',
     });
   }
   return requests;
