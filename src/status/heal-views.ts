@@ -60,11 +60,6 @@ export interface HealSummary {
   updatedAt: number;
   endedAt: number | null;
   outcomeReason: string | null;
-  /**
-   * The safety gate that holds the running heal's next step (e.g. `paused`), or that ended it
-   * (`skipped`, or `abandoned` by a gate); null otherwise.
-   */
-  gate: string | null;
   dryRun: boolean;
   links: { self: string; node: string };
 }
@@ -131,7 +126,6 @@ export function healSummary(record: HealRecord, links: StatusLinks): HealSummary
     updatedAt: record.updatedAt,
     endedAt: record.endedAt,
     outcomeReason: record.outcomeReason,
-    gate: record.gate,
     dryRun: record.dryRun,
     links: { self: links.heal(record.id), node: links.node(record.node) },
   };

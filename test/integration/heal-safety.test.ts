@@ -1,7 +1,8 @@
 // Safety: a storm stops new heals and they resume after recovery; the pool budget holds heals to
-// one at a time; opt-out and control-plane nodes are left alone; dry-run mutates nothing.
+// one at a time; opt-out and control-plane nodes are left alone (the heal is skipped: one
+// HealSkipped Event, nothing else written on the node); dry-run mutates nothing.
 import { nodehealEvents } from '../stack/helpers/events.ts';
-import type { V1Node } from '@kubernetes/client-node';
+import { Watch, type V1Node } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { setNodeCondition } from '../stack/helpers/faults.ts';
 import { adminClients, mergePatch, uniqueName, type KubeClients } from '../stack/helpers/kube.ts';
@@ -125,6 +126,18 @@ describe('storm and budgets', () => {
   });
 });
 
+/** Every version of `node` the apiserver has from now on (a watch, not a poll: none is missed). */
+async function watchNode(node: string): Promise<{ versions: V1Node[]; stop: () => void }> {
+  const versions: V1Node[] = [];
+  const request = await new Watch(kube.kc).watch(
+    '/api/v1/nodes',
+    { fieldSelector: `metadata.name=${node}` },
+    (_type: string, object: V1Node) => versions.push(object),
+    () => undefined,
+  );
+  return { versions, stop: () => request.abort() };
+}
+
 describe('nodes nodeheal must leave alone', () => {
   let harness: Harness;
   beforeAll(async () => {
@@ -138,24 +151,66 @@ describe('nodes nodeheal must leave alone', () => {
   it.each([
     ['opted out with nodeheal.io/exclude=true', { 'nodeheal.io/exclude': 'true' }, 'opt-out'],
     ['a control-plane node', { 'node-role.kubernetes.io/control-plane': '' }, 'control-plane'],
-  ])('%s is not touched', async (_label, labels, gate) => {
+  ])('%s is not touched: the heal is skipped', async (_label, labels, gate) => {
     const [node] = await createNodePool(kube, { name: uniqueName('lv'), size: 3 });
     await kube.core.patchNode({ name: node!, body: { metadata: { labels } } }, mergePatch);
     await setNodeCondition(kube, node!, 'KernelDeadlock', 'True');
     const before = mutableView(await kube.core.readNode({ name: node! }));
-    await harness.fire(node!, 'NodeKernelDeadlock', deadlock);
-    const heal = await harness.finishedHeal(node!, 60_000);
-    expect(heal.status).toBe('abandoned');
-    expect(heal.outcomeReason).toContain(gate);
+    const watched = await watchNode(node!);
+    let heal;
+    try {
+      await harness.fire(node!, 'NodeKernelDeadlock', deadlock);
+      heal = await harness.finishedHeal(node!, 60_000);
+      // Anything written late would show up in the watch too.
+      await sleep(2000);
+    } finally {
+      watched.stop();
+    }
+    expect(heal.status, JSON.stringify(heal.transitions)).toBe('skipped');
+    expect(heal.gate).toBe(gate);
+    expect(heal.outcomeReason).toContain(`safety gate ${gate}`);
+    expect(heal.outcomeReason).toContain('nothing was done on the node');
+    expect(heal.transitions.map((t) => [t.kind, t.to])).toEqual([['skipped', 'skipped']]);
+
+    // Never the heal annotation, never a cordon, in any version of the node during the heal.
+    expect(watched.versions.length).toBeGreaterThan(0);
+    for (const version of watched.versions) {
+      const annotations = version.metadata?.annotations ?? {};
+      expect(annotations['nodeheal.io/heal']).toBeUndefined();
+      expect(annotations['nodeheal.io/cordoned-by']).toBeUndefined();
+      expect(version.spec?.unschedulable ?? false).toBe(false);
+    }
     expect(mutableView(await kube.core.readNode({ name: node! }))).toEqual(before);
-    const reasons = (
-      await kube.core.listEventForAllNamespaces({ fieldSelector: `involvedObject.name=${node}` })
-    ).items.map((e) => e.reason);
-    expect(reasons).toContain('HealAbandoned');
-    expect(reasons).not.toContain('NodeDrained');
+
+    // Exactly one Event: HealSkipped, naming the gate; no HealStarted, no HealAbandoned.
+    const events = await nodehealEvents(kube, node!);
+    expect(events.map((e) => [e.reason, e.count ?? 1])).toEqual([['HealSkipped', 1]]);
+    expect(events[0]?.type).toBe('Normal');
+    expect(events[0]?.message).toContain(heal.id);
+    expect(events[0]?.message).toContain(`safety gate ${gate}`);
+
+    // The status API shows it skipped, with its gate.
+    const api = (await (await fetch(`${harness.serveUrl}/heals/${heal.id}`)).json()) as {
+      status: string;
+      gate: string;
+      steps: { state: string }[];
+    };
+    expect(api.status).toBe('skipped');
+    expect(api.gate).toBe(gate);
+    expect(api.steps[0]?.state).toBe('skipped');
+    const list = (await (
+      await fetch(`${harness.serveUrl}/heals?node=${node}&status=skipped`)
+    ).json()) as { heals: { id: string; status: string }[] };
+    expect(list.heals.map((h) => [h.id, h.status])).toEqual([[heal.id, 'skipped']]);
+
     expect(
       await harness.workerMetric('nodeheal_safety_blocked_total', { gate }),
     ).toBeGreaterThanOrEqual(1);
+    expect(
+      await harness.workerMetric('nodeheal_heals_finished_total', { outcome: 'skipped' }),
+    ).toBeGreaterThanOrEqual(1);
+    // Skipped heals never started: nothing in this harness ever did.
+    expect(await harness.workerMetric('nodeheal_heals_started_total')).toBe(0);
   });
 });
 

@@ -99,3 +99,36 @@ export function abandoned(spec: HealSpec = {}): HealRecord {
     [30 * SEC, failed(2)],
   ]);
 }
+
+/** Skipped: the node is opted out; a gate refused the heal before it acted. */
+export function skippedByOptOut(spec: HealSpec = {}): HealRecord {
+  return drive(fresh(spec), [
+    [
+      0,
+      {
+        kind: 'safety-blocked',
+        gate: 'opt-out',
+        detail: `${spec.node ?? 'worker-1'} is labelled nodeheal.io/exclude=true`,
+        step: 0,
+      },
+    ],
+  ]);
+}
+
+/** Running, reboot held by a pause (restart-kubelet escalated first). */
+export function heldByPause(spec: HealSpec = {}): HealRecord {
+  const base = spec.base ?? T0;
+  return drive(escalatedToReboot(spec), [
+    [
+      20 * SEC,
+      {
+        kind: 'safety-blocked',
+        gate: 'paused',
+        detail: 'nodeheal is paused (POST /admin/resume)',
+        step: 1,
+        defer: true,
+        until: base + 50 * SEC,
+      },
+    ],
+  ]);
+}

@@ -130,7 +130,6 @@ describe('healSummary', () => {
       updatedAt: T0 + 10 * SEC,
       endedAt: null,
       outcomeReason: null,
-      gate: null,
       dryRun: false,
       links: {
         self: 'https://h.example.com/heals/heal-7',
@@ -151,20 +150,10 @@ describe('healSummary', () => {
     expect(summary.outcomeReason).toContain('restart-kubelet worked');
   });
 
-  it('names the gate of a skipped heal', () => {
+  it('says which gate skipped a heal', () => {
     const summary = healSummary(drive(fresh(), [[0, optOut]]), statusLinks());
-    expect(summary).toMatchObject({ status: 'skipped', gate: 'opt-out', endedAt: T0 });
+    expect(summary).toMatchObject({ status: 'skipped', endedAt: T0 });
     expect(summary.outcomeReason).toMatch(/^skipped: safety gate opt-out refused restart-kubelet/);
-  });
-
-  it('names the gate that holds a running heal', () => {
-    const record = drive(escalatedToReboot(), [[20 * SEC, paused(1)]]);
-    expect(healSummary(record, statusLinks())).toMatchObject({
-      status: 'running',
-      step: 'reboot',
-      stepState: 'pending',
-      gate: 'paused',
-    });
   });
 });
 
@@ -377,6 +366,22 @@ describe('healDetail', () => {
     expect(detail.transitions).toEqual(record.transitions);
     expect(detail.steps).toHaveLength(3);
     expect(detail.links).toEqual({ self: '/heals/heal-0001', node: '/nodes/worker-1' });
+  });
+
+  it('names the gate that holds a running heal, and the gate that skipped one', () => {
+    const held = drive(escalatedToReboot(), [[20 * SEC, paused(1)]]);
+    expect(healDetail(held, {}, statusLinks())).toMatchObject({
+      status: 'running',
+      stepIndex: 1,
+      stepState: 'pending',
+      gate: 'paused',
+    });
+    const skipped = drive(fresh(), [[0, optOut]]);
+    expect(healDetail(skipped, {}, statusLinks())).toMatchObject({
+      status: 'skipped',
+      gate: 'opt-out',
+      blocked: null,
+    });
   });
 
   it('drops a stale blocked note and cancel request once the heal ended', () => {

@@ -17,8 +17,10 @@ import {
   failed,
   fresh,
   healedByKubelet,
+  heldByPause,
   MIN,
   SEC,
+  skippedByOptOut,
   start,
   T0,
 } from './fixtures.ts';
@@ -113,6 +115,18 @@ describe('renderHealPage', () => {
     expect(text).toContain('Cancel requested by admin-api');
     expect(text).toContain('Healing is paused by admin-api');
     expect(text).toContain('incident 123');
+  });
+
+  it('shows a skipped heal with the gate that refused it', () => {
+    const text = visibleText(renderHealPage(healDetail(skippedByOptOut(), {}, links), null, ctx));
+    expect(text).toContain('skipped skipped: safety gate opt-out refused restart-kubelet');
+    expect(text).toContain('nothing was done on the node');
+  });
+
+  it('shows the gate that holds a step from the record when the store has no note', () => {
+    const text = visibleText(renderHealPage(healDetail(heldByPause(), {}, links), null, ctx));
+    expect(text).toContain('Held by safety gate paused');
+    expect(text).toContain('reboot waits for safety gate paused: nodeheal is paused');
   });
 
   it('says so when the heal has not started', () => {

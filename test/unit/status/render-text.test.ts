@@ -7,7 +7,16 @@ import {
   renderNodeText,
   terminalSafe,
 } from '../../../src/status/render-text.ts';
-import { abandoned, escalatedToReboot, fresh, healedByKubelet, MIN, T0 } from './fixtures.ts';
+import {
+  abandoned,
+  escalatedToReboot,
+  fresh,
+  healedByKubelet,
+  heldByPause,
+  MIN,
+  skippedByOptOut,
+  T0,
+} from './fixtures.ts';
 
 const NOW = new Date(T0 + 2 * MIN);
 
@@ -69,6 +78,21 @@ describe('renderHealsText', () => {
     expect(out.endsWith('\n')).toBe(true);
   });
 
+  it('shows the gate that holds a step, and a skipped heal', () => {
+    const out = renderHealsText(
+      [heldByPause({ id: 'heal-h' }), skippedByOptOut({ id: 'heal-s', node: 'worker-3' })],
+      undefined,
+      NOW,
+    );
+    const lines = out.trimEnd().split('\n');
+    expect(lines[1]).toMatch(
+      /^heal-h\s+worker-1\s+node-not-ready\s+running\s+reboot \(2\/3, held by gate paused\)\s/,
+    );
+    expect(lines[2]).toMatch(
+      /^heal-s\s+worker-3\s+node-not-ready\s+skipped\s+restart-kubelet \(1\/3\)\s/,
+    );
+  });
+
   it('says so when there are no heals, and shows the pause first', () => {
     expect(renderHealsText([], undefined, NOW)).toBe('no heals recorded\n');
     expect(renderHealsText([], { by: 'admin-api', at: T0, reason: 'change freeze' }, NOW)).toBe(
@@ -96,6 +120,22 @@ describe('renderNodeText', () => {
     );
     expect(out).toContain('  outcome: Ladder exhausted');
     expect(out.indexOf('heal-2')).toBeLessThan(out.indexOf('heal-1'));
+  });
+
+  it('prints a skipped heal with its gate and its one transition', () => {
+    const out = renderNodeText('worker-1', [skippedByOptOut({ id: 'heal-s' })], undefined, NOW);
+    expect(out).toContain('node worker-1: 1 heal, 0 running');
+    expect(out).toContain('heal-s  node-not-ready  skipped  step restart-kubelet (1/3)');
+    expect(out).toContain(
+      '  ladder: restart-kubelet [skipped] → reboot [pending] → replace [pending]',
+    );
+    expect(out).toContain(
+      '  outcome: skipped: safety gate opt-out refused restart-kubelet: worker-1 is labelled nodeheal.io/exclude=true; nothing was done on the node',
+    );
+    expect(out).toContain('  safety gate: opt-out');
+    expect(out).toMatch(
+      /^ {2}2025-03-01T12:00:00Z\s+skipped\s+1\. restart-kubelet\s+pending → skipped\s/m,
+    );
   });
 
   it('handles a heal without transitions and a node without heals', () => {
