@@ -470,8 +470,9 @@ function safetyBlocked(
  * Starting and resuming:
  * - `start` on a new record acts step 0 (Event HealStarted); on a running record it re-issues
  *   the current command unchanged: a record resumed in `acting` gets the same `act` again (steps
- *   are idempotent), one in `verifying` the same `verify`. A finished record only ever returns
- *   `finish`: a finished step is never run again.
+ *   are idempotent), one in `verifying` the same `verify`, one held by a gate the same
+ *   `wait-gate` (even past its deadline: the runner asks the gates again). A finished record only
+ *   ever returns `finish`: a finished step is never run again.
  * - Observations that do not apply to the current state (a `step-done` for another step or a
  *   second time, a `tick` before the deadline, anything after the end) are ignored: the same
  *   record object comes back with its current command and `changed: false`. Replaying an
@@ -579,7 +580,8 @@ function unchanged(record: HealRecord): NextStepResult {
 function apply(d: Draft, ctx: Ctx, o: Observation): Command | undefined {
   switch (o.kind) {
     case 'start':
-      return d.stepState === 'pending' ? timeUp(d, ctx) : undefined;
+      // A held step waits for the gates (`wait-gate`), not for its deadline.
+      return d.stepState === 'pending' && d.gate === null ? timeUp(d, ctx) : undefined;
     case 'tick':
       return timeUp(d, ctx);
     case 'step-done':

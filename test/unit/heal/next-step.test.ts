@@ -1454,6 +1454,12 @@ const ignored: IgnoredCase[] = [
   { name: 'held: tick before its deadline', before: HELD, t: B + 30 * SEC, observation: tick },
   { name: 'held: start (resume)', before: HELD, t: B + 30 * SEC, observation: start },
   {
+    name: 'held: start past its deadline (resume)',
+    before: HELD,
+    t: B + 5 * MIN,
+    observation: start,
+  },
+  {
     name: 'waiting to retry: start before the retry',
     before: RETRYING,
     t: 19 * SEC,
