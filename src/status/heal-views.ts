@@ -60,6 +60,8 @@ export interface HealSummary {
   updatedAt: number;
   endedAt: number | null;
   outcomeReason: string | null;
+  /** The safety gate holding the current step, or that ended the heal (skipped); else null. */
+  gate: HealRecord['gate'];
   dryRun: boolean;
   links: { self: string; node: string };
 }
@@ -126,6 +128,7 @@ export function healSummary(record: HealRecord, links: StatusLinks): HealSummary
     updatedAt: record.updatedAt,
     endedAt: record.endedAt,
     outcomeReason: record.outcomeReason,
+    gate: record.gate,
     dryRun: record.dryRun,
     links: { self: links.heal(record.id), node: links.node(record.node) },
   };

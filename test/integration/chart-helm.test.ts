@@ -179,11 +179,9 @@ describe('helm template', () => {
         });
         expect(container.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
         expect(spec.volumes).toContainEqual({ name: 'tmp', emptyDir: {} });
-        // serve answers /readyz (Kubernetes reachable, node cache synced); the worker serves
-        // only /healthz and /metrics.
-        expect(container.readinessProbe?.httpGet?.path).toBe(
-          name.endsWith('serve') ? '/readyz' : '/healthz',
-        );
+        // Both answer /readyz (Redis and the apiserver reachable, checked for real);
+        // /healthz only says the process is alive.
+        expect(container.readinessProbe?.httpGet?.path).toBe('/readyz');
         expect(container.livenessProbe?.httpGet?.path).toBe('/healthz');
       }
     },

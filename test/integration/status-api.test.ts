@@ -133,6 +133,7 @@ describe('GET /heals', () => {
       updatedAt: running.updatedAt,
       endedAt: null,
       outcomeReason: null,
+      gate: null,
       dryRun: false,
       links: {
         self: `${PUBLIC}/heals/${encodeURIComponent(running.id)}`,

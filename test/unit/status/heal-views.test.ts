@@ -130,6 +130,7 @@ describe('healSummary', () => {
       updatedAt: T0 + 10 * SEC,
       endedAt: null,
       outcomeReason: null,
+      gate: null,
       dryRun: false,
       links: {
         self: 'https://h.example.com/heals/heal-7',
