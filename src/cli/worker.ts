@@ -126,6 +126,7 @@ export async function worker(): Promise<() => Promise<void>> {
     catalog: () => catalog,
     safety: workerConfig.NODEHEAL_SAFETY ?? {},
     windows: workerConfig.NODEHEAL_MAINTENANCE_WINDOWS ?? [],
+    nodeStartupTimeoutMs: workerConfig.NODEHEAL_NODE_STARTUP_TIMEOUT_MS,
     poolLabels: workerConfig.poolLabels,
     dryRun,
     drain: {

@@ -50,6 +50,11 @@ export const workerEnvSchema = z.object({
    * outside them, reboot, drain and replace of a Ready node wait (gate `window`).
    */
   NODEHEAL_MAINTENANCE_WINDOWS: json(maintenanceWindowsSchema).optional(),
+  /**
+   * How long a replacement may take to be Ready (MachineHealthCheck's nodeStartupTimeout): a
+   * replace step is healed when capacity is back within it, abandoned otherwise.
+   */
+  NODEHEAL_NODE_STARTUP_TIMEOUT_MS: int(10_000, 24 * 3_600_000, 600_000),
   NODEHEAL_DRAIN_PARALLELISM: int(1, 500, 32),
   NODEHEAL_DRAIN_EMPTYDIR: z.enum(['evict', 'block']).default('evict'),
   NODEHEAL_DRAIN_UNMANAGED: z.enum(['evict', 'block']).default('block'),

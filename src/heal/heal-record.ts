@@ -7,6 +7,9 @@ import { GATES } from '../safety/gate-names.ts';
 import { dedupeKey } from '../triage/dedupe-key.ts';
 import { fenceSchema } from './fence.ts';
 
+/** MachineHealthCheck's default nodeStartupTimeout: a replacement has 10 minutes to be Ready. */
+export const DEFAULT_NODE_STARTUP_TIMEOUT_MS = 10 * 60_000;
+
 /** Bumped when the stored shape changes incompatibly; readers refuse versions they do not know. */
 export const HEAL_RECORD_VERSION = 1;
 
@@ -135,6 +138,16 @@ export const healRecordSchema = z
     /** When the fault was seen resolved (cleared again if it fires again while the heal runs). */
     faultResolvedAt: z.number().nullable(),
     endedAt: z.number().nullable(),
+    /** The node label that names the pool (how to find the pool once the node is gone). */
+    poolLabel: z.string().nullable().default(null),
+    /** Ready nodes of the pool when the heal started: a replacement is done when it is back. */
+    poolReadyBefore: z.int().min(0).nullable().default(null),
+    /** How long a replacement may take to be Ready (MachineHealthCheck's nodeStartupTimeout). */
+    nodeStartupTimeoutMs: z.int().positive().default(DEFAULT_NODE_STARTUP_TIMEOUT_MS),
+    /** The replacement node, when the provider named it. */
+    replacement: z.string().nullable().default(null),
+    /** When capacity was seen back (replacement Ready, or the pool at its earlier Ready count). */
+    capacityBackAt: z.number().nullable().default(null),
     /** How the node was fenced before its workloads were given away; null until then. */
     fence: fenceSchema.nullable().default(null),
     /** When nodeheal put the out-of-service taint on the (fenced) node; null if it did not. */
@@ -173,6 +186,10 @@ export interface NewHealRecordParams {
   faultStartedAt: Date | number;
   dryRun?: boolean;
   now: Date;
+  /** Ready nodes of the pool now (before the heal); undefined when the pool is unknown. */
+  poolReadyBefore?: number;
+  poolLabel?: string;
+  nodeStartupTimeoutMs?: number;
 }
 
 /**
@@ -231,6 +248,11 @@ export function newHealRecord(params: NewHealRecordParams): HealRecord {
     faultStartedAt,
     faultResolvedAt: null,
     endedAt: null,
+    poolLabel: params.poolLabel ?? null,
+    poolReadyBefore: params.poolReadyBefore ?? null,
+    nodeStartupTimeoutMs: params.nodeStartupTimeoutMs ?? DEFAULT_NODE_STARTUP_TIMEOUT_MS,
+    replacement: null,
+    capacityBackAt: null,
     fence: null,
     outOfServiceAt: null,
     gate: null,

@@ -264,8 +264,9 @@ function stepDone(d: Draft, ctx: Ctx, detail: string, cordonedByUs: boolean | un
     moveTo(d, ctx, d.stepIndex + 1);
     return begin(d, ctx);
   }
-  const until = ctx.now + step.timeoutMs;
-  const awaiting = step.action === 'replace' ? `${d.node} to be gone` : `${d.fault} to resolve`;
+  // A replacement is done when capacity is back, within the node startup timeout.
+  const until = ctx.now + (step.action === 'replace' ? d.nodeStartupTimeoutMs : step.timeoutMs);
+  const awaiting = step.action === 'replace' ? capacityAwaited(d) : `${d.fault} to resolve`;
   push(
     d,
     ctx,
@@ -331,9 +332,12 @@ function timeUp(d: Draft, ctx: Ctx): Command | undefined {
       return escalate(
         d,
         ctx,
-        step.action === 'replace'
-          ? `replacement requested but ${d.node} still exists after ${duration(step.timeoutMs)}`
-          : `${step.action} did not clear ${d.fault} within ${duration(step.timeoutMs)}`,
+        step.action !== 'replace'
+          ? `${step.action} did not clear ${d.fault} within ${duration(step.timeoutMs)}`
+          : d.nodeGone
+            ? `${d.node} is gone but capacity is not back within ${duration(d.nodeStartupTimeoutMs)}: ` +
+              `no ${capacityAwaited(d)}`
+            : `replacement requested but ${d.node} still exists after ${duration(d.nodeStartupTimeoutMs)}`,
       );
   }
 }
@@ -380,12 +384,39 @@ function faultResolved(d: Draft, ctx: Ctx, at: number): Command | undefined {
   return currentCommand(d);
 }
 
-function nodeGone(d: Draft, ctx: Ctx): Command {
+/** What a replacement waits for, in words. */
+function capacityAwaited(d: HealRecord): string {
+  const pool =
+    d.poolReadyBefore === null ? '' : `pool ${d.pool} back at ${d.poolReadyBefore} Ready nodes`;
+  const replacement = d.replacement === null ? '' : `replacement ${d.replacement} Ready`;
+  const either = [replacement, pool].filter(Boolean).join(' or ');
+  return either === '' ? `${d.node} to be gone` : `${d.node} gone and ${either}`;
+}
+
+function nodeGone(d: Draft, ctx: Ctx): Command | undefined {
   const step = currentStep(d);
-  d.nodeGone = true;
   if (step.action === 'replace' && actedAtStep(d)) {
-    return finish(d, ctx, 'healed', `${d.node} replaced: the Node object is gone`, 'success');
+    if (d.nodeGone && d.stepState === 'verifying') return undefined;
+    d.nodeGone = true;
+    // Without a pool to count and no replacement named, the old node gone is all we can see.
+    if (d.capacityBackAt !== null || (d.poolReadyBefore === null && d.replacement === null)) {
+      return finish(d, ctx, 'healed', `${d.node} replaced: the Node object is gone`, 'success');
+    }
+    if (d.stepState === 'acting') {
+      const until = ctx.now + d.nodeStartupTimeoutMs;
+      push(
+        d,
+        ctx,
+        'step-done',
+        'verifying',
+        `${d.node} is gone; waiting for ${capacityAwaited(d)} until ${iso(until)}`,
+      );
+      d.stepState = 'verifying';
+      d.deadline = until;
+    }
+    return currentCommand(d);
   }
+  d.nodeGone = true;
   return finish(
     d,
     ctx,
@@ -586,6 +617,7 @@ function apply(d: Draft, ctx: Ctx, o: Observation): Command | undefined {
       return timeUp(d, ctx);
     case 'step-done':
       if (d.stepState !== 'acting' || o.step !== d.stepIndex) return undefined;
+      if (o.replacement !== undefined) d.replacement = o.replacement;
       return stepDone(d, ctx, o.detail, o.cordonedByUs);
     case 'step-failed':
       if (d.stepState !== 'acting' || o.step !== d.stepIndex) return undefined;
@@ -602,6 +634,12 @@ function apply(d: Draft, ctx: Ctx, o: Observation): Command | undefined {
     }
     case 'node-gone':
       return nodeGone(d, ctx);
+    case 'capacity-back': {
+      const step = currentStep(d);
+      if (step.action !== 'replace' || d.stepState !== 'verifying' || !d.nodeGone) return undefined;
+      d.capacityBackAt = o.at;
+      return finish(d, ctx, 'healed', `${d.node} replaced, capacity back: ${o.detail}`, 'success');
+    }
     case 'safety-blocked':
       if (d.stepState === 'verifying') return undefined;
       if (o.step !== undefined && o.step !== d.stepIndex) return undefined;

@@ -19,7 +19,11 @@ export const observationSchema = z.discriminatedUnion('kind', [
     step: z.int().min(0),
     detail: z.string(),
     cordonedByUs: z.boolean().optional(),
+    /** The replacement node, when a provider named it (replace). */
+    replacement: z.string().optional(),
   }),
+  /** The pool's capacity is back after a replacement (the replacement, or enough nodes, Ready). */
+  z.object({ kind: z.literal('capacity-back'), at: z.number(), detail: z.string() }),
   /** The side effect of step `step` failed; `permanent: false` means worth retrying. */
   z.object({
     kind: z.literal('step-failed'),

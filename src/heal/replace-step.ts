@@ -143,10 +143,12 @@ export async function replaceStep(
   const result = await provider.replace(current ?? node);
   if (result.outcome === 'replaced') {
     await hooks.event('NodeReplaced', `heal ${record.id}: ${provider.name}: ${result.detail}`);
+    const replacement = result.replacement ?? (surged && surged !== 'yes' ? surged : undefined);
     return {
       kind: 'step-done',
       step,
       detail: `${provider.name}: ${surged ? `surge: ${surged} was up before the drain; ` : ''}${result.detail}`,
+      ...(replacement === undefined ? {} : { replacement }),
     };
   }
   return {

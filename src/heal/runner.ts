@@ -44,6 +44,7 @@ import {
   type SuccessTable,
 } from './success-rate.ts';
 import { LOCK_TTL_MS, releaseLock, takeLock } from './node-lock.ts';
+import { observeCapacity, poolReadyCount } from './capacity.ts';
 import { replaceStep } from './replace-step.ts';
 import { conditionHealthy, poolOf } from './world.ts';
 
@@ -75,6 +76,8 @@ export interface RunnerDeps {
   safety: Partial<SafetyConfig>;
   /** Maintenance windows per pool (NODEHEAL_MAINTENANCE_WINDOWS). */
   windows: readonly MaintenanceWindow[];
+  /** How long a replacement may take to be Ready before the heal is abandoned. */
+  nodeStartupTimeoutMs: number;
   poolLabels: readonly string[];
   dryRun: boolean;
   drain: Omit<DrainOptions, 'timeoutMs' | 'signal'>;
@@ -259,6 +262,8 @@ async function startHeal(
   }
   await deps.store.clearBlocked(healId);
   const { pool } = poolOf(node, deps.poolLabels);
+  // The pool's Ready nodes now: a replacement is done when the pool is back at this count.
+  const counted = node ? await poolReadyCount(deps, node) : undefined;
   let record = newHealRecord({
     id: healId,
     node: job.node,
@@ -268,6 +273,8 @@ async function startHeal(
     faultStartedAt: new Date(job.startsAt),
     dryRun: deps.dryRun,
     now: deps.now(),
+    ...(counted ? { poolReadyBefore: counted.ready, poolLabel: counted.label } : {}),
+    nodeStartupTimeoutMs: deps.nodeStartupTimeoutMs,
   });
   // Refused for good before anything acted (opt-out, control plane): the record says `skipped`
   // (the daily cap may instead send the heal straight to a disruptive step).
@@ -572,7 +579,12 @@ async function observe(
   job: HealJob,
 ): Promise<Observation | undefined> {
   const node = await deps.nodeOps.get(record.node);
-  if (!node) return { kind: 'node-gone' };
+  if (!node) {
+    if (!record.nodeGone) return { kind: 'node-gone' };
+    // Replaced: is the capacity back (the replacement, or the pool at its earlier Ready count)?
+    const selector = record.poolLabel ? `${record.poolLabel}=${record.pool}` : undefined;
+    return await observeCapacity(deps, record, selector);
+  }
   return await faultObservation(deps, node, job);
 }
 

@@ -216,6 +216,23 @@ function healFacts(heal: HealDetail, ctx: RenderContext): SafeHtml {
     <dt>cordoned by nodeheal</dt>
     <dd>${heal.cordonedByUs ? 'yes' : 'no'}</dd>
     ${
+      heal.replacement === null
+        ? ''
+        : html`<dt>replacement</dt>
+            <dd>
+              <a
+                href="${safeHref(heal.links.node.replace(/[^/]+$/, encodeURIComponent(heal.replacement)))}"
+                >${heal.replacement}</a
+              >
+            </dd>`
+    }
+    ${
+      heal.capacityBackAt === null
+        ? ''
+        : html`<dt>capacity back</dt>
+            <dd>${when(heal.capacityBackAt, ctx.now)}</dd>`
+    }
+    ${
       heal.fence
         ? html`<dt>fenced</dt>
             <dd>
