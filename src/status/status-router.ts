@@ -7,7 +7,7 @@
 import { successStats } from '../heal/success-rate.ts';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { HEAL_STATUSES } from '../heal/heal-record.ts';
+import { HEAL_STATUSES, type HealRecord } from '../heal/heal-record.ts';
 import type { HealStore, PauseState } from '../heal/heal-store.ts';
 import { checkAuthorization, wwwAuthenticateHeader } from '../intake/auth.ts';
 import { isDns1123Subdomain } from '../intake/normalise.ts';
@@ -314,58 +314,57 @@ export function statusRouter(deps: StatusDeps): Router {
     }
   });
 
-  router.post('/heals/:id/cancel', requireAdmin, async (req, res) => {
+  /**
+   * The running heal named by `:id`, or undefined once the answer is sent: 400 for a bad id,
+   * 404 for none, 409 for a heal that has ended.
+   */
+  const runningHeal = async (req: Request, res: Response): Promise<HealRecord | undefined> => {
     const id = typeof req.params.id === 'string' ? req.params.id : '';
     if (!HEAL_ID_PATTERN.test(id)) {
       res.status(400).json({ error: 'invalid heal id' });
-      return;
+      return undefined;
     }
+    const record = await deps.store.get(id);
+    if (!record) {
+      res.status(404).json({ error: `no heal ${id}` });
+      return undefined;
+    }
+    if (record.status !== 'running') {
+      res.status(409).json({ error: `heal ${id} already ${record.status}`, status: record.status });
+      return undefined;
+    }
+    return record;
+  };
+
+  router.post('/heals/:id/cancel', requireAdmin, async (req, res) => {
     try {
-      const record = await deps.store.get(id);
-      if (!record) {
-        res.status(404).json({ error: `no heal ${id}` });
-        return;
-      }
-      if (record.status !== 'running') {
-        res
-          .status(409)
-          .json({ error: `heal ${id} already ${record.status}`, status: record.status });
-        return;
-      }
-      await deps.store.requestCancel(id, ADMIN_ACTOR);
+      const record = await runningHeal(req, res);
+      if (!record) return;
+      await deps.store.requestCancel(record.id, ADMIN_ACTOR);
       deps.logger?.warn(
-        { healId: id, node: record.node, fault: record.fault, by: ADMIN_ACTOR },
+        { healId: record.id, node: record.node, fault: record.fault, by: ADMIN_ACTOR },
         'heal cancel requested',
       );
-      res.status(202).json({ id, cancelRequestedBy: ADMIN_ACTOR, links: { self: links.heal(id) } });
+      res.status(202).json({
+        id: record.id,
+        cancelRequestedBy: ADMIN_ACTOR,
+        links: { self: links.heal(record.id) },
+      });
     } catch (error) {
       unavailable(req, res, error);
     }
   });
 
   router.post('/heals/:id/fence', requireAdmin, adminJson, async (req, res) => {
-    const id = typeof req.params.id === 'string' ? req.params.id : '';
-    if (!HEAL_ID_PATTERN.test(id)) {
-      res.status(400).json({ error: 'invalid heal id' });
-      return;
-    }
     const body = fenceBodySchema.safeParse((req.body as unknown) ?? {});
     if (!body.success) {
       res.status(400).json({ error: firstIssue(body.error) });
       return;
     }
     try {
-      const record = await deps.store.get(id);
-      if (!record) {
-        res.status(404).json({ error: `no heal ${id}` });
-        return;
-      }
-      if (record.status !== 'running') {
-        res
-          .status(409)
-          .json({ error: `heal ${id} already ${record.status}`, status: record.status });
-        return;
-      }
+      const record = await runningHeal(req, res);
+      if (!record) return;
+      const id = record.id;
       const by = body.data.by ? `${ADMIN_ACTOR} (${body.data.by})` : ADMIN_ACTOR;
       const confirmation = {
         healId: id,

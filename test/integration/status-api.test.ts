@@ -308,6 +308,7 @@ describe('admin API authentication', () => {
     ['post', '/admin/resume'],
     ['get', '/admin/pause'],
     ['post', `/heals/heal-${RUN}-x/cancel`],
+    ['post', `/heals/heal-${RUN}-x/fence`],
   ];
 
   it.each(calls)('%s %s is 403 when no admin token is configured', async (method, path) => {
@@ -435,6 +436,33 @@ describe('POST /heals/:id/cancel', () => {
   it('needs the admin token', async () => {
     await request(app).post(`/heals/${running.id}/cancel`).expect(401);
     expect(await store.cancelRequested(running.id)).toBeUndefined();
+  });
+});
+
+describe('POST /heals/:id/fence', () => {
+  it('records an operator confirmation for that heal: 202, kept for the worker', async () => {
+    const res = await admin('post', `/heals/${running.id}/fence`)
+      .send({ by: 'ana', reason: 'BMC: powered off' })
+      .expect(202);
+    expect(res.body).toMatchObject({
+      id: running.id,
+      node: running.node,
+      fence: { healId: running.id, by: 'admin-api (ana)', reason: 'BMC: powered off' },
+    });
+    expect(await store.fenceConfirmation(running.node)).toMatchObject({
+      healId: running.id,
+      by: 'admin-api (ana)',
+    });
+  });
+
+  it('refuses a heal that ended (409), an unknown one (404), a bad id or body (400), no token (401)', async () => {
+    await admin('post', `/heals/${healed.id}/fence`).expect(409);
+    await admin('post', `/heals/heal-${RUN}-missing/fence`).expect(404);
+    await admin('post', '/heals/bad%20id/fence').expect(400);
+    const bad = await admin('post', `/heals/${running.id}/fence`).send({ by: 'a b; rm -rf /' });
+    expect(bad.status).toBe(400);
+    expect((bad.body as { error: string }).error).toMatch(/by/);
+    await request(app).post(`/heals/${running.id}/fence`).expect(401);
   });
 });
 
