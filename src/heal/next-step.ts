@@ -264,8 +264,9 @@ function stepDone(d: Draft, ctx: Ctx, detail: string, cordonedByUs: boolean | un
     moveTo(d, ctx, d.stepIndex + 1);
     return begin(d, ctx);
   }
-  // A replacement is done when capacity is back, within the node startup timeout.
-  const until = ctx.now + (step.action === 'replace' ? d.nodeStartupTimeoutMs : step.timeoutMs);
+  // A replacement first waits (the step's timeout) for the old node to go; once it is gone, the
+  // node startup timeout starts for capacity to come back (see nodeGone).
+  const until = ctx.now + step.timeoutMs;
   const awaiting = step.action === 'replace' ? capacityAwaited(d) : `${d.fault} to resolve`;
   push(
     d,
@@ -337,7 +338,7 @@ function timeUp(d: Draft, ctx: Ctx): Command | undefined {
           : d.nodeGone
             ? `${d.node} is gone but capacity is not back within ${duration(d.nodeStartupTimeoutMs)}: ` +
               `no ${capacityAwaited(d)}`
-            : `replacement requested but ${d.node} still exists after ${duration(d.nodeStartupTimeoutMs)}`,
+            : `replacement requested but ${d.node} still exists after ${duration(step.timeoutMs)}`,
       );
   }
 }
@@ -402,18 +403,17 @@ function nodeGone(d: Draft, ctx: Ctx): Command | undefined {
     if (d.capacityBackAt !== null || (d.poolReadyBefore === null && d.replacement === null)) {
       return finish(d, ctx, 'healed', `${d.node} replaced: the Node object is gone`, 'success');
     }
-    if (d.stepState === 'acting') {
-      const until = ctx.now + d.nodeStartupTimeoutMs;
-      push(
-        d,
-        ctx,
-        'step-done',
-        'verifying',
-        `${d.node} is gone; waiting for ${capacityAwaited(d)} until ${iso(until)}`,
-      );
-      d.stepState = 'verifying';
-      d.deadline = until;
-    }
+    // The old node is gone: capacity has the node startup timeout to come back.
+    const until = ctx.now + d.nodeStartupTimeoutMs;
+    push(
+      d,
+      ctx,
+      'step-done',
+      'verifying',
+      `${d.node} is gone; waiting for ${capacityAwaited(d)} until ${iso(until)}`,
+    );
+    d.stepState = 'verifying';
+    d.deadline = until;
     return currentCommand(d);
   }
   d.nodeGone = true;

@@ -61,12 +61,14 @@ describe('replace: healed when capacity is back', () => {
     expect(r.capacityBackAt).toBeNull();
   });
 
-  it('no capacity within the node startup timeout (10m): abandoned, saying so', () => {
-    const r = run(replacing(4), [
+  it('no capacity within the node startup timeout (10m) after the node went: abandoned, saying so', () => {
+    const early = run(replacing(4), [
       [1000, done],
       [2000, { kind: 'node-gone' }],
-      [1000 + 10 * MIN, { kind: 'tick' }],
+      [2000 + 10 * MIN - 1, { kind: 'tick' }],
     ]);
+    expect(early.status).toBe('running');
+    const r = run(early, [[2000 + 10 * MIN, { kind: 'tick' }]]);
     expect(r.status).toBe('abandoned');
     expect(r.outcomeReason).toMatch(/capacity is not back within 10m/);
     expect(r.outcomeReason).toMatch(/replacement n9 Ready or pool p back at 4 Ready nodes/);
