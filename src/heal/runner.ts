@@ -6,7 +6,6 @@ import type { Redis } from 'ioredis';
 import type {
   DrainOptions,
   Drainer,
-  HostCommand,
   HostCommands,
   NodeOps,
   Provider,
@@ -14,7 +13,7 @@ import type {
 import type { Logger } from '../log/index.ts';
 import { casUpdate, jsonParser } from '../queue/cas.ts';
 import type { HealJob } from '../queue/heal-job.ts';
-import type { Catalog, RemedyAction } from '../rules/index.ts';
+import type { Catalog } from '../rules/index.ts';
 import { matchFault } from '../rules/index.ts';
 import type { GateResult, MaintenanceWindow, SafetyConfig } from '../safety/index.ts';
 import {
@@ -45,7 +44,7 @@ import {
 } from './success-rate.ts';
 import { LOCK_TTL_MS, releaseLock, takeLock } from './node-lock.ts';
 import { observeCapacity, poolReadyCount } from './capacity.ts';
-import { replaceStep } from './replace-step.ts';
+import { actOnce } from './act-step.ts';
 import { conditionHealthy, poolOf } from './world.ts';
 
 export interface RunnerMetrics {
@@ -105,14 +104,6 @@ const historyKey = (key: string) => `nodeheal:history:${key}`;
 
 const parseHistory = jsonParser<FaultHistory>(faultHistorySchema);
 const parseRates = jsonParser<SuccessTable>(successTableSchema);
-
-const hostCommandFor: Partial<Record<RemedyAction, HostCommand[]>> = {
-  'restart-kubelet': ['restart-kubelet'],
-  'restart-container-runtime': ['restart-container-runtime'],
-  'clean-disk': ['clean-images', 'rotate-logs'],
-  'sync-clock': ['sync-clock'],
-  reboot: ['reboot'],
-};
 
 /** Heal ids are derived from the BullMQ job id, so a retried or stalled job resumes its record. */
 export function healIdFor(jobId: string): string {
@@ -461,115 +452,6 @@ async function act(
   };
   const observation = await actOnce(deps, record, node, command, signal, { note, cordon });
   return { observation, record: latest };
-}
-
-type CordonResult = Awaited<ReturnType<NodeOps['cordon']>>;
-
-async function actOnce(
-  deps: RunnerDeps,
-  record: HealRecord,
-  node: V1Node,
-  command: Extract<Command, { kind: 'act' }>,
-  signal: AbortSignal,
-  hooks: {
-    note: (observation: Observation) => Promise<HealRecord>;
-    cordon: () => Promise<CordonResult>;
-  },
-): Promise<Observation> {
-  const step = command.stepIndex;
-  const action = command.step.action;
-  try {
-    if (action === 'cordon') {
-      const result = await hooks.cordon();
-      if (result === 'absent') return { kind: 'node-gone' };
-      return {
-        kind: 'step-done',
-        step,
-        detail: `cordon: ${result}`,
-        cordonedByUs: result === 'cordoned' || result === 'already-cordoned-by-us',
-      };
-    }
-    if (action === 'drain') {
-      const cordon = await hooks.cordon();
-      if (cordon === 'absent') return { kind: 'node-gone' };
-      if (signal.aborted) return { kind: 'tick' };
-      const failed = await drainNode(deps, record, command.deadline - deps.now().getTime(), signal);
-      if (failed) return { kind: 'step-failed', step, detail: failed, permanent: true };
-      const cordonedByUs = cordon === 'cordoned' || cordon === 'already-cordoned-by-us';
-      return { kind: 'step-done', step, detail: 'drained', cordonedByUs };
-    }
-    if (action === 'replace') {
-      return await replaceStep(deps, record, node, command, signal, {
-        note: hooks.note,
-        cordon: hooks.cordon,
-        event: (reason, message, type) => event(deps, record.node, reason, message, type),
-        drainNode: (timeoutMs, overrides) => drainNode(deps, record, timeoutMs, signal, overrides),
-      });
-    }
-    const commands = hostCommandFor[action];
-    if (!commands)
-      return {
-        kind: 'step-failed',
-        step,
-        detail: `no host command for ${action}`,
-        permanent: true,
-      };
-    for (const hostCommand of commands) {
-      if (signal.aborted) return { kind: 'tick' };
-      const result = await deps.host.run(record.node, hostCommand, record.id);
-      if (result.outcome !== 'ok') {
-        const detail =
-          result.outcome === 'failed'
-            ? `${hostCommand} exited ${result.exitCode}: ${result.output.slice(-200)}`
-            : `${hostCommand}: ${result.detail}`;
-        await event(deps, record.node, 'RemedyFailed', `heal ${record.id}: ${detail}`, 'Warning');
-        // An agent that cannot be reached cannot apply this remedy: escalate rather than wait.
-        return { kind: 'step-failed', step, detail, permanent: true };
-      }
-    }
-    await event(
-      deps,
-      record.node,
-      'RemedyApplied',
-      `heal ${record.id}: ${action} done; verifying for ${Math.round(command.step.timeoutMs / 1000)} s`,
-    );
-    return { kind: 'step-done', step, detail: `${action} done` };
-  } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    const code = (error as { code?: string }).code;
-    const permanent = code === 'PERMANENT' || code === 'KUBE_PERMANENT';
-    return { kind: 'step-failed', step, detail, permanent };
-  }
-}
-
-/**
- * Drains the (already cordoned) node within `timeoutMs`; says why when it could not, and
- * announces the drain with a NodeDrained event when it could.
- */
-async function drainNode(
-  deps: RunnerDeps,
-  record: HealRecord,
-  timeoutMs: number,
-  signal: AbortSignal,
-  overrides: Partial<DrainOptions> = {},
-): Promise<string | undefined> {
-  const result = await deps.drainer.drain(record.node, {
-    ...deps.drain,
-    ...overrides,
-    timeoutMs: Math.max(1000, timeoutMs),
-    signal,
-  });
-  if (result.outcome === 'blocked') return `drain blocked: ${result.reason}`;
-  if (result.outcome === 'timeout') {
-    return `drain timed out with ${result.remaining.length} pod(s) left: ${result.remaining.slice(0, 5).join(', ')}`;
-  }
-  await event(
-    deps,
-    record.node,
-    'NodeDrained',
-    `heal ${record.id}: ${result.evicted} pod(s) evicted, ${result.skipped} skipped, in ${Math.round(result.durationMs / 1000)} s`,
-  );
-  return undefined;
 }
 
 /** Looks for the fault resolving (alert resolved, or the condition healthy) or the node being gone. */

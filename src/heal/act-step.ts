@@ -1,0 +1,140 @@
+// The act stage of a heal: performs one ladder step's side effect (cordon, drain, replace, or
+// the host commands of an expert remedy through the node agent) and reports it as an
+// observation for the machine. Re-entrant: a resumed heal acts again, every step is idempotent.
+import type { V1Node } from '@kubernetes/client-node';
+import type {
+  DrainOptions,
+  Drainer,
+  HostCommand,
+  HostCommands,
+  NodeOps,
+} from '../actions/interfaces.ts';
+import type { RemedyAction } from '../rules/index.ts';
+import { event, type HealEventDeps } from './heal-events.ts';
+import type { HealRecord } from './heal-record.ts';
+import type { Command, Observation } from './observation.ts';
+import { replaceStep, type ReplaceStepDeps } from './replace-step.ts';
+
+export interface ActDeps extends ReplaceStepDeps, HealEventDeps {
+  nodeOps: NodeOps;
+  drainer: Drainer;
+  host: HostCommands;
+  drain: Omit<DrainOptions, 'timeoutMs' | 'signal'>;
+}
+
+const hostCommandFor: Partial<Record<RemedyAction, HostCommand[]>> = {
+  'restart-kubelet': ['restart-kubelet'],
+  'restart-container-runtime': ['restart-container-runtime'],
+  'clean-disk': ['clean-images', 'rotate-logs'],
+  'sync-clock': ['sync-clock'],
+  reboot: ['reboot'],
+};
+
+type CordonResult = Awaited<ReturnType<NodeOps['cordon']>>;
+
+export async function actOnce(
+  deps: ActDeps,
+  record: HealRecord,
+  node: V1Node,
+  command: Extract<Command, { kind: 'act' }>,
+  signal: AbortSignal,
+  hooks: {
+    note: (observation: Observation) => Promise<HealRecord>;
+    cordon: () => Promise<CordonResult>;
+  },
+): Promise<Observation> {
+  const step = command.stepIndex;
+  const action = command.step.action;
+  try {
+    if (action === 'cordon') {
+      const result = await hooks.cordon();
+      if (result === 'absent') return { kind: 'node-gone' };
+      return {
+        kind: 'step-done',
+        step,
+        detail: `cordon: ${result}`,
+        cordonedByUs: result === 'cordoned' || result === 'already-cordoned-by-us',
+      };
+    }
+    if (action === 'drain') {
+      const cordon = await hooks.cordon();
+      if (cordon === 'absent') return { kind: 'node-gone' };
+      if (signal.aborted) return { kind: 'tick' };
+      const failed = await drainNode(deps, record, command.deadline - deps.now().getTime(), signal);
+      if (failed) return { kind: 'step-failed', step, detail: failed, permanent: true };
+      const cordonedByUs = cordon === 'cordoned' || cordon === 'already-cordoned-by-us';
+      return { kind: 'step-done', step, detail: 'drained', cordonedByUs };
+    }
+    if (action === 'replace') {
+      return await replaceStep(deps, record, node, command, signal, {
+        note: hooks.note,
+        cordon: hooks.cordon,
+        event: (reason, message, type) => event(deps, record.node, reason, message, type),
+        drainNode: (timeoutMs, overrides) => drainNode(deps, record, timeoutMs, signal, overrides),
+      });
+    }
+    const commands = hostCommandFor[action];
+    if (!commands)
+      return {
+        kind: 'step-failed',
+        step,
+        detail: `no host command for ${action}`,
+        permanent: true,
+      };
+    for (const hostCommand of commands) {
+      if (signal.aborted) return { kind: 'tick' };
+      const result = await deps.host.run(record.node, hostCommand, record.id);
+      if (result.outcome !== 'ok') {
+        const detail =
+          result.outcome === 'failed'
+            ? `${hostCommand} exited ${result.exitCode}: ${result.output.slice(-200)}`
+            : `${hostCommand}: ${result.detail}`;
+        await event(deps, record.node, 'RemedyFailed', `heal ${record.id}: ${detail}`, 'Warning');
+        // An agent that cannot be reached cannot apply this remedy: escalate rather than wait.
+        return { kind: 'step-failed', step, detail, permanent: true };
+      }
+    }
+    await event(
+      deps,
+      record.node,
+      'RemedyApplied',
+      `heal ${record.id}: ${action} done; verifying for ${Math.round(command.step.timeoutMs / 1000)} s`,
+    );
+    return { kind: 'step-done', step, detail: `${action} done` };
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    const code = (error as { code?: string }).code;
+    const permanent = code === 'PERMANENT' || code === 'KUBE_PERMANENT';
+    return { kind: 'step-failed', step, detail, permanent };
+  }
+}
+
+/**
+ * Drains the (already cordoned) node within `timeoutMs`; says why when it could not, and
+ * announces the drain with a NodeDrained event when it could.
+ */
+export async function drainNode(
+  deps: ActDeps,
+  record: HealRecord,
+  timeoutMs: number,
+  signal: AbortSignal,
+  overrides: Partial<DrainOptions> = {},
+): Promise<string | undefined> {
+  const result = await deps.drainer.drain(record.node, {
+    ...deps.drain,
+    ...overrides,
+    timeoutMs: Math.max(1000, timeoutMs),
+    signal,
+  });
+  if (result.outcome === 'blocked') return `drain blocked: ${result.reason}`;
+  if (result.outcome === 'timeout') {
+    return `drain timed out with ${result.remaining.length} pod(s) left: ${result.remaining.slice(0, 5).join(', ')}`;
+  }
+  await event(
+    deps,
+    record.node,
+    'NodeDrained',
+    `heal ${record.id}: ${result.evicted} pod(s) evicted, ${result.skipped} skipped, in ${Math.round(result.durationMs / 1000)} s`,
+  );
+  return undefined;
+}
