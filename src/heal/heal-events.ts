@@ -30,7 +30,8 @@ export async function event(
 }
 
 /**
- * The Event of a transition, if it has one: `started` HealStarted, `escalated` Escalated,
+ * The Event of a transition, if it has one: `started` HealStarted, `escalated` and
+ * `ladder-changed` (a joined fault's more drastic ladder) Escalated,
  * `retry-scheduled` RemedyFailed, `healed` HealSucceeded, `abandoned` HealAbandoned (Warning: a
  * human is needed), `cancelled` HealAbandoned (Normal), and a heal ending `skipped` HealSkipped
  * (Normal: a gate refused it on purpose; a step skipped within a heal has no Event).
@@ -40,6 +41,7 @@ export function eventFor(t: Transition): [EventReason, 'Normal' | 'Warning'] | u
     case 'started':
       return ['HealStarted', 'Normal'];
     case 'escalated':
+    case 'ladder-changed':
       return ['Escalated', 'Warning'];
     case 'retry-scheduled':
       return ['RemedyFailed', 'Warning'];

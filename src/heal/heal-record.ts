@@ -54,6 +54,9 @@ const RECORD_STATES = [
  * - `awaiting-fence`: an unreachable node's workloads wait for a fence (the node certainly down).
  * - `fenced`: the node is fenced (how, by whom: `fence`); `out-of-service`: the out-of-service
  *   taint is on, so Kubernetes moves the pods and detaches their volumes.
+ * - `fault-joined`: another fault of the node came due while this heal runs: it is recorded here
+ *   (`joined`) instead of becoming a heal of its own.
+ * - `ladder-changed`: the heal moved to a joined fault's more drastic ladder (Event Escalated).
  * - `healed`, `abandoned`, `cancelled`, `skipped`: the heal ended.
  */
 export const TRANSITION_KINDS = [
@@ -69,6 +72,8 @@ export const TRANSITION_KINDS = [
   'awaiting-fence',
   'fenced',
   'out-of-service',
+  'fault-joined',
+  'ladder-changed',
   'healed',
   'abandoned',
   'cancelled',
@@ -100,6 +105,23 @@ export const transitionSchema = z.object({
 });
 
 export type Transition = z.infer<typeof transitionSchema>;
+
+/** A fault of the same node that came due while a heal ran, and was recorded on that heal. */
+export const joinedFaultSchema = z.object({
+  fault: z.string().min(1),
+  alertname: z.string(),
+  /** Its triage dedupe key (where its alerts' history is). */
+  key: z.string(),
+  /** Its alert's labels (a node condition named there verifies it). */
+  labels: z.record(z.string(), z.string()),
+  /** Its alert's startsAt. */
+  faultStartedAt: z.number(),
+  joinedAt: z.number(),
+  /** Its rule's ladder when it joined: the heal may move to it (see `joined-faults.ts`). */
+  ladder: z.array(ladderStepSchema).min(1),
+});
+
+export type JoinedFault = z.infer<typeof joinedFaultSchema>;
 
 export const healRecordSchema = z
   .object({
@@ -157,6 +179,16 @@ export const healRecordSchema = z
      * (`skipped`, or `abandoned` by a gate); null otherwise.
      */
     gate: z.enum(GATES).nullable().default(null),
+    /** Other faults of the node that came due while this heal ran, oldest first. */
+    joined: z.array(joinedFaultSchema).default([]),
+    /**
+     * The joined fault whose more drastic ladder the heal moved to, and the index in `ladder`
+     * where its steps begin (the steps before are the heal's own); null while it has its own.
+     */
+    ladderFault: z.string().nullable().default(null),
+    ladderFrom: z.int().min(0).nullable().default(null),
+    /** A joined fault whose more drastic ladder the heal moves to when the current step is over. */
+    switchTo: z.string().nullable().default(null),
     transitions: z.array(transitionSchema),
   })
   .refine((record) => record.stepIndex < record.ladder.length, {
@@ -256,6 +288,10 @@ export function newHealRecord(params: NewHealRecordParams): HealRecord {
     fence: null,
     outOfServiceAt: null,
     gate: null,
+    joined: [],
+    ladderFault: null,
+    ladderFrom: null,
+    switchTo: null,
     transitions: [],
   };
 }

@@ -11,10 +11,18 @@ import {
 import type {
   FinalStatus,
   HealRecord,
+  JoinedFault,
   RecordState,
   Transition,
   TransitionKind,
 } from './heal-record.ts';
+import {
+  describeLadder,
+  faultOfStep,
+  isNewToHeal,
+  ladderMovedTo,
+  outranks,
+} from './joined-faults.ts';
 import type { Command, Observation } from './observation.ts';
 
 /** Transient failures of one step retried before it counts as failed (so at most 4 attempts). */
@@ -138,6 +146,11 @@ function push(
   d.transitions.push(transition);
 }
 
+/** The fault whose ladder the current step belongs to (a joined fault's, after a ladder change). */
+function faultNow(d: HealRecord): string {
+  return faultOfStep(d, d.stepIndex);
+}
+
 function hasStarted(d: HealRecord): boolean {
   return d.transitions.some((t) => t.kind === 'started');
 }
@@ -171,13 +184,13 @@ function skipReason(d: HealRecord, ctx: Ctx): string | undefined {
   const step = currentStep(d);
   const gate = step.skipBelowSuccessRate;
   if (gate === undefined || ctx.rates === undefined) return undefined;
-  const stats = ctx.rates(d.fault, step.action, gate.overLast);
+  const stats = ctx.rates(faultNow(d), step.action, gate.overLast);
   if (stats === undefined || stats.attempts < gate.overLast || stats.attempts <= 0)
     return undefined;
   const rate = stats.successes / stats.attempts;
   if (rate >= gate.rate) return undefined;
   return (
-    `${step.action} skipped: it cleared ${d.fault} in ${stats.successes} of its last ` +
+    `${step.action} skipped: it cleared ${faultNow(d)} in ${stats.successes} of its last ` +
     `${stats.attempts} attempts (${Math.round(rate * 100)}% < ${Math.round(gate.rate * 100)}%)`
   );
 }
@@ -226,6 +239,14 @@ function moveTo(d: Draft, ctx: Ctx, index: number): void {
 /** The current step failed (or did not clear the fault): next step, or abandoned at the end. */
 function escalate(d: Draft, ctx: Ctx, why: string): Command {
   const next = d.stepIndex + 1;
+  const joined = dueLadderChange(d, next);
+  if (joined !== undefined) {
+    push(d, ctx, 'escalated', 'pending', `Escalated: ${why}; next: the ladder of ${joined.fault}`, {
+      result: 'failure',
+    });
+    changeLadder(d, ctx, joined, next);
+    return begin(d, ctx);
+  }
   const nextStep = d.ladder[next];
   if (nextStep === undefined) {
     return finish(
@@ -251,10 +272,16 @@ function stepDone(d: Draft, ctx: Ctx, detail: string, cordonedByUs: boolean | un
       d,
       ctx,
       'healed',
-      `${step.action} done (${detail}); ${d.fault} had resolved at ${iso(d.faultResolvedAt)}, ` +
+      `${step.action} done (${detail}); ${faultNow(d)} had resolved at ${iso(d.faultResolvedAt)}, ` +
         `during the step, so the heal ends here`,
       'success',
     );
+  }
+  const joined = isPreparation(step.action) ? dueLadderChange(d, d.stepIndex + 1) : undefined;
+  if (joined !== undefined) {
+    push(d, ctx, 'step-done', 'pending', `${step.action} done: ${detail}`, { result: 'success' });
+    changeLadder(d, ctx, joined, d.stepIndex + 1);
+    return begin(d, ctx);
   }
   const next = d.ladder[d.stepIndex + 1];
   if (isPreparation(step.action) && next !== undefined) {
@@ -267,7 +294,7 @@ function stepDone(d: Draft, ctx: Ctx, detail: string, cordonedByUs: boolean | un
   // A replacement first waits (the step's timeout) for the old node to go; once it is gone, the
   // node startup timeout starts for capacity to come back (see nodeGone).
   const until = ctx.now + step.timeoutMs;
-  const awaiting = step.action === 'replace' ? capacityAwaited(d) : `${d.fault} to resolve`;
+  const awaiting = step.action === 'replace' ? capacityAwaited(d) : `${faultNow(d)} to resolve`;
   push(
     d,
     ctx,
@@ -287,7 +314,7 @@ function stepFailed(d: Draft, ctx: Ctx, detail: string, permanent: boolean): Com
       d,
       ctx,
       'healed',
-      `${step.action} failed (${detail}) but ${d.fault} had resolved at ${iso(d.faultResolvedAt)}`,
+      `${step.action} failed (${detail}) but ${faultNow(d)} had resolved at ${iso(d.faultResolvedAt)}`,
     );
   }
   if (!permanent && d.retries < MAX_RETRIES) {
@@ -334,13 +361,68 @@ function timeUp(d: Draft, ctx: Ctx): Command | undefined {
         d,
         ctx,
         step.action !== 'replace'
-          ? `${step.action} did not clear ${d.fault} within ${duration(step.timeoutMs)}`
+          ? `${step.action} did not clear ${faultNow(d)} within ${duration(step.timeoutMs)}`
           : d.nodeGone
             ? `${d.node} is gone but capacity is not back within ${duration(d.nodeStartupTimeoutMs)}: ` +
               `no ${capacityAwaited(d)}`
             : `replacement requested but ${d.node} still exists after ${duration(step.timeoutMs)}`,
       );
   }
+}
+
+/**
+ * A fault of the node came due while this heal runs: recorded on the heal. When its ladder is
+ * more drastic than where the heal goes next, the heal moves to it at the next step boundary:
+ * at once when no step is in flight, else when the current step is over (a remedy that did not
+ * clear its fault, or a preparation done); a step that heals its fault ends the heal.
+ */
+function joinFault(d: Draft, ctx: Ctx, joined: JoinedFault): Command | undefined {
+  if (!isNewToHeal(d, joined.fault)) return undefined;
+  d.joined = [...d.joined, joined];
+  const step = currentStep(d);
+  const drastic = outranks(joined.ladder, d.ladder, d.stepIndex);
+  const now = drastic && d.stepState === 'pending';
+  const what = `${joined.alertname} (${joined.fault}) came due while this heal runs: recorded here`;
+  const then = !drastic
+    ? ''
+    : now
+      ? `; its ladder (${describeLadder(joined.ladder)}) is more drastic`
+      : `; its ladder (${describeLadder(joined.ladder)}) is more drastic: the heal moves to it when ${step.action} is over`;
+  push(d, ctx, 'fault-joined', d.stepState, what + then);
+  if (!drastic) return currentCommand(d);
+  if (!now) {
+    d.switchTo = joined.fault;
+    return currentCommand(d);
+  }
+  // Nothing in flight: a step that never acted gives way; one waiting to be retried stays done.
+  changeLadder(d, ctx, joined, actedAtStep(d) ? d.stepIndex + 1 : d.stepIndex);
+  return currentCommand(d);
+}
+
+/** The joined fault whose ladder replaces step `next` onwards, if one waits and still outranks it. */
+function dueLadderChange(d: Draft, next: number): JoinedFault | undefined {
+  const joined = d.joined.find((j) => j.fault === d.switchTo);
+  d.switchTo = null;
+  return joined !== undefined && outranks(joined.ladder, d.ladder, next) ? joined : undefined;
+}
+
+/** Puts the joined fault's ladder in place from step `at` on, pending and due now. */
+function changeLadder(d: Draft, ctx: Ctx, joined: JoinedFault, at: number): void {
+  const from = d.ladder[at]?.action;
+  d.ladder = ladderMovedTo(d.ladder, at, joined);
+  d.ladderFault = joined.fault;
+  d.ladderFrom = at;
+  d.switchTo = null;
+  d.gate = null;
+  moveTo(d, ctx, at);
+  push(
+    d,
+    ctx,
+    'ladder-changed',
+    'pending',
+    `Moves to the ladder of ${joined.fault} (${describeLadder(joined.ladder)})` +
+      (from === undefined ? '' : ` instead of ${from}`),
+  );
 }
 
 function faultResolved(d: Draft, ctx: Ctx, at: number): Command | undefined {
@@ -355,7 +437,7 @@ function faultResolved(d: Draft, ctx: Ctx, at: number): Command | undefined {
       d,
       ctx,
       'healed',
-      `${d.fault} resolved at ${iso(resolvedAt)} while ${step.action} waited to ${d.retries > 0 ? 'be retried' : 'start'}`,
+      `${faultNow(d)} resolved at ${iso(resolvedAt)} while ${step.action} waited to ${d.retries > 0 ? 'be retried' : 'start'}`,
     );
   }
   if (d.stepState === 'verifying' && step.action !== 'replace') {
@@ -364,7 +446,7 @@ function faultResolved(d: Draft, ctx: Ctx, at: number): Command | undefined {
       d,
       ctx,
       'healed',
-      `${step.action} worked: ${d.fault} resolved at ${iso(resolvedAt)}`,
+      `${step.action} worked: ${faultNow(d)} resolved at ${iso(resolvedAt)}`,
       'success',
     );
   }
@@ -378,8 +460,8 @@ function faultResolved(d: Draft, ctx: Ctx, at: number): Command | undefined {
       'fault-resolved',
       d.stepState,
       step.action === 'replace'
-        ? `${d.fault} resolved at ${iso(resolvedAt)}; the replacement goes on`
-        : `${d.fault} resolved at ${iso(resolvedAt)} while ${step.action} runs; the heal ends when it completes`,
+        ? `${faultNow(d)} resolved at ${iso(resolvedAt)}; the replacement goes on`
+        : `${faultNow(d)} resolved at ${iso(resolvedAt)} while ${step.action} runs; the heal ends when it completes`,
     );
   }
   return currentCommand(d);
@@ -628,7 +710,7 @@ function apply(d: Draft, ctx: Ctx, o: Observation): Command | undefined {
       if (d.faultResolvedAt === null) return undefined;
       d.faultResolvedAt = null;
       if (d.transitions.length < MAX_TRANSITIONS) {
-        push(d, ctx, 'fault-firing', d.stepState, `${d.fault} firing again`);
+        push(d, ctx, 'fault-firing', d.stepState, `${faultNow(d)} firing again`);
       }
       return currentCommand(d);
     }
@@ -685,6 +767,8 @@ function apply(d: Draft, ctx: Ctx, o: Observation): Command | undefined {
         'out-of-service taint set: Kubernetes deletes the pods and detaches their volumes',
       );
       return currentCommand(d);
+    case 'fault-joined':
+      return joinFault(d, ctx, o.fault);
     case 'cancel':
       return finish(
         d,

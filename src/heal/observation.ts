@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { LadderStep } from '../rules/catalog-types.ts';
 import { GATES, type Gate } from '../safety/gate-names.ts';
 import { fenceSchema } from './fence.ts';
-import type { FinalStatus } from './heal-record.ts';
+import { joinedFaultSchema, type FinalStatus } from './heal-record.ts';
 
 export const observationSchema = z.discriminatedUnion('kind', [
   /** Begin the heal, or resume it after a worker restart. */
@@ -67,6 +67,11 @@ export const observationSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('fenced'), step: z.int().min(0), fence: fenceSchema }),
   /** The out-of-service taint was put on the fenced node at `at`. */
   z.object({ kind: z.literal('out-of-service'), step: z.int().min(0), at: z.number() }),
+  /**
+   * Another fault of the node came due while this heal runs (see `joined-faults.ts`): recorded
+   * on the heal, which moves to its ladder at the next step boundary when it is more drastic.
+   */
+  z.object({ kind: z.literal('fault-joined'), fault: joinedFaultSchema }),
   /** An operator (or the system) cancelled the heal. */
   z.object({ kind: z.literal('cancel'), by: z.string(), detail: z.string() }),
 ]);

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { RemedyAction } from '../rules/catalog-types.ts';
 import type { HealRecord } from './heal-record.ts';
+import { faultOfStep } from './joined-faults.ts';
 import type { StepRates } from './next-step.ts';
 
 /** Outcomes kept per (fault, action) unless the caller says otherwise. */
@@ -149,7 +150,7 @@ export function stepResults(before: HealRecord | undefined, after: HealRecord): 
       ? []
       : [
           {
-            fault: after.fault,
+            fault: faultOfStep(after, t.step),
             action: t.action,
             stepIndex: t.step,
             success: t.result === 'success',

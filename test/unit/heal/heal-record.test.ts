@@ -50,6 +50,10 @@ describe('newHealRecord', () => {
       fence: null,
       outOfServiceAt: null,
       gate: null,
+      joined: [],
+      ladderFault: null,
+      ladderFrom: null,
+      switchTo: null,
       transitions: [],
     });
   });
