@@ -35,7 +35,7 @@ import {
   observeStorm,
 } from '../metrics/index.ts';
 import { startHealWorker, type ProcessResult } from '../queue/heal-worker.ts';
-import { workerConnection } from '../queue/index.ts';
+import { bullmqHealScheduler, workerConnection } from '../queue/index.ts';
 import { selfFenceApplies } from '../safety/index.ts';
 import { loadRulesOrThrow } from './load-rules.ts';
 
@@ -86,6 +86,8 @@ export async function worker(): Promise<() => Promise<void>> {
   );
   const metrics = createHealMetrics();
   const nodeCache = watchNodes(kc, logger);
+  // Only to wake jobs that joined a heal once it ends; jobs are added by `serve`.
+  const queue = bullmqHealScheduler(redis);
 
   const deps: RunnerDeps = {
     redis,
@@ -149,6 +151,7 @@ export async function worker(): Promise<() => Promise<void>> {
     pollMs: workerConfig.NODEHEAL_VERIFY_POLL_MS,
     deferMs: workerConfig.NODEHEAL_DEFER_MS,
     surge: workerConfig.NODEHEAL_SURGE,
+    wakeJobs: (ids) => queue.wake(ids),
   };
 
   const process_ = async (
@@ -165,6 +168,12 @@ export async function worker(): Promise<() => Promise<void>> {
         };
       case 'not-needed':
         return { kind: 'done', summary: `not needed: ${outcome.reason}` };
+      case 'joined':
+        return {
+          kind: 'later',
+          until: outcome.until,
+          reason: `recorded on heal ${outcome.healId}, which runs on this node`,
+        };
       case 'deferred':
         return {
           kind: 'later',
@@ -222,6 +231,7 @@ export async function worker(): Promise<() => Promise<void>> {
       'worker stopping: no new heals; running heals are handed back at their next safe point',
     );
     await healWorker.close().catch(() => undefined);
+    await queue.close().catch(() => undefined);
     apiserver.stop();
     await nodeCache.stop().catch(() => undefined);
     await new Promise((r) => server.close(r));

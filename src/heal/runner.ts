@@ -43,6 +43,14 @@ import {
   type SuccessTable,
 } from './success-rate.ts';
 import { LOCK_TTL_MS, releaseLock, takeLock } from './node-lock.ts';
+import {
+  afterJoinedHeal,
+  JOIN_RECHECK_MS,
+  joinRunningHeal,
+  newlyJoined,
+  wakeJoined,
+} from './join-step.ts';
+import { followedJoinedFault } from './joined-faults.ts';
 import { observeCapacity, poolReadyCount } from './capacity.ts';
 import { actOnce } from './act-step.ts';
 import { conditionHealthy, poolOf } from './world.ts';
@@ -91,12 +99,16 @@ export interface RunnerDeps {
   surge: boolean;
   /** How often a running heal looks for a cancel request (and a held one for the pause lifting). */
   cancelPollMs?: number;
+  /** Wakes delayed jobs at once (those that joined a heal that has ended). */
+  wakeJobs: (jobIds: string[]) => Promise<void>;
 }
 
 export type RunOutcome =
   | { kind: 'finished'; record: HealRecord }
   | { kind: 'deferred'; until: number; gate: string; detail: string }
   | { kind: 'not-needed'; reason: string }
+  /** Another heal runs on the node: the job's fault is recorded on it; look again at `until`. */
+  | { kind: 'joined'; healId: string; until: number }
   | { kind: 'interrupted'; record?: HealRecord };
 
 const RATES_KEY = SUCCESS_RATES_KEY;
@@ -135,6 +147,13 @@ export async function runHeal(
   }
 
   if (!(await takeLock(deps.redis, job.node, healId))) {
+    // One heal per node: a new fault of a node being healed is recorded on that heal, and its
+    // job waits for it to end (it is woken then, or looks again after JOIN_RECHECK_MS).
+    const holder = record ? undefined : await joinRunningHeal(deps, job, jobId, healId);
+    if (holder !== undefined) {
+      log.info({ joined: holder }, 'the node is being healed: this fault is recorded on that heal');
+      return { kind: 'joined', healId: holder, until: deps.now().getTime() + JOIN_RECHECK_MS };
+    }
     log.info('another heal holds this node; trying again later');
     return {
       kind: 'deferred',
@@ -142,6 +161,14 @@ export async function runHeal(
       gate: 'node-lock',
       detail: 'another heal runs on this node',
     };
+  }
+  if (!record && firstNode) {
+    // This job joined a heal of the node earlier, and that heal has ended: what is left to do?
+    const after = await afterJoinedHeal(deps, job, healId, firstNode);
+    if (after !== undefined) {
+      await releaseNode(deps, job.node, healId);
+      return after;
+    }
   }
   const renew = setInterval(
     () => void takeLock(deps.redis, job.node, healId).catch(() => undefined),
@@ -157,7 +184,11 @@ export async function runHeal(
   try {
     if (!record) {
       const started = await startHeal(deps, healId, job, firstNode);
-      if (!('transitions' in started)) return started;
+      if (!('transitions' in started)) {
+        // Deferred or not started: nothing acts on the node, so another heal may take it.
+        await releaseNode(deps, job.node, healId);
+        return started;
+      }
       record = started;
     } else {
       log.info(
@@ -170,6 +201,11 @@ export async function runHeal(
     for (;;) {
       // Shutting down: nothing more is recorded; the next worker resumes from the record.
       if (control.shuttingDown()) return { kind: 'interrupted', record };
+      const joined = record.status === 'running' ? await newlyJoined(deps, record) : undefined;
+      if (joined !== undefined) {
+        record = await advance(deps, record, { kind: 'fault-joined', fault: joined });
+        continue;
+      }
       const command = currentCommand(record);
       if (command.kind === 'finish') {
         await finish(deps, record, job, command);
@@ -410,8 +446,10 @@ async function waitForGate(
     if (control.signal.aborted) return record;
     const node = await deps.nodeOps.get(record.node);
     if (!node) return await advance(deps, record, { kind: 'node-gone' });
-    const resolved = await faultObservation(deps, node, job);
+    const resolved = await faultObservation(deps, node, record, job);
     if (resolved) return await advance(deps, record, resolved);
+    const joined = await newlyJoined(deps, record);
+    if (joined) return await advance(deps, record, { kind: 'fault-joined', fault: joined });
     const gate = await checkAndHold(deps, record.id, node, action);
     if (gate.allowed) {
       await deps.store.clearBlocked(record.id);
@@ -460,6 +498,8 @@ async function observe(
   record: HealRecord,
   job: HealJob,
 ): Promise<Observation | undefined> {
+  const joined = await newlyJoined(deps, record);
+  if (joined) return { kind: 'fault-joined', fault: joined };
   const node = await deps.nodeOps.get(record.node);
   if (!node) {
     if (!record.nodeGone) return { kind: 'node-gone' };
@@ -467,18 +507,23 @@ async function observe(
     const selector = record.poolLabel ? `${record.poolLabel}=${record.pool}` : undefined;
     return await observeCapacity(deps, record, selector);
   }
-  return await faultObservation(deps, node, job);
+  return await faultObservation(deps, node, record, job);
 }
 
-/** `fault-resolved` when the fault's alert resolved or the node's condition is healthy again. */
+/**
+ * `fault-resolved` when the fault's alert resolved or the node's condition is healthy again: the
+ * heal's own fault, or the joined one whose ladder it follows.
+ */
 async function faultObservation(
   deps: RunnerDeps,
   node: V1Node,
+  record: HealRecord,
   job: HealJob,
 ): Promise<Observation | undefined> {
-  const history = parseHistoryRaw(await deps.redis.get(historyKey(job.key)));
+  const fault = followedJoinedFault(record) ?? job;
+  const history = parseHistoryRaw(await deps.redis.get(historyKey(fault.key)));
   const resolvedByAlert = history !== undefined && history.active.length === 0;
-  const healthy = conditionHealthy(node, job.labels);
+  const healthy = conditionHealthy(node, fault.labels);
   if (resolvedByAlert || healthy === true)
     return { kind: 'fault-resolved', at: deps.now().getTime() };
   return undefined;
@@ -538,13 +583,22 @@ async function finish(
     next: h ? markHealFinished(h) : undefined,
     result: undefined,
   }));
-  await releaseLock(deps.redis, record.node, record.id);
+  await releaseNode(deps, record.node, record.id);
   const duration = ((record.endedAt ?? now.getTime()) - record.createdAt) / 1000;
   const tth =
     record.status === 'healed' && record.faultResolvedAt
       ? (record.faultResolvedAt - record.faultStartedAt) / 1000
       : undefined;
   deps.metrics.healFinished(record.fault, record.status, duration, tth);
+}
+
+/** Lets go of the node and wakes the jobs that joined this heal meanwhile. */
+async function releaseNode(deps: RunnerDeps, node: string, healId: string): Promise<void> {
+  const joined = await releaseLock(deps.redis, node, healId);
+  // A job not woken looks again by itself (JOIN_RECHECK_MS): waking is not worth failing for.
+  await wakeJoined(deps, joined).catch((error: unknown) =>
+    deps.logger.warn({ err: error, healId }, 'could not wake the jobs that joined this heal'),
+  );
 }
 
 function parseHistoryRaw(raw: string | null): FaultHistory | undefined {

@@ -21,6 +21,8 @@ export interface HealScheduler {
     key: string,
   ): Promise<{ id: string; data: HealJob; dueAt: number; state: string } | undefined>;
   counts(): Promise<Record<string, number>>;
+  /** Makes the delayed jobs `ids` due now (those that waited for a heal that has ended). */
+  wake(ids: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -132,6 +134,17 @@ export function bullmqHealScheduler(connection: Redis, prefix = 'nodeheal'): Hea
         if (score !== null) dueAt = Math.floor(Number(score) / 0x1000);
       }
       return { id: found.id, data: found.data, dueAt, state };
+    },
+    async wake(ids) {
+      ensureReady();
+      for (const id of ids) {
+        const found = await queue.getJob(id);
+        // Only a job still waiting for its time: one already running or gone needs nothing.
+        if (found && (await found.getState()) === 'delayed') {
+          // It may have become due (or been removed) in between: then there is nothing to wake.
+          await found.promote().catch(() => undefined);
+        }
+      }
     },
     async counts() {
       ensureReady();

@@ -182,6 +182,27 @@ function healFacts(heal: HealDetail, ctx: RenderContext): SafeHtml {
     </dd>
     <dt>fault</dt>
     <dd>${heal.fault}</dd>
+    ${
+      heal.joined.length === 0
+        ? ''
+        : html`<dt>also due (recorded on this heal)</dt>
+            <dd>
+              ${heal.joined.map(
+                (j, i) =>
+                  html`${i > 0 ? ', ' : ''}${j.fault} (${j.alertname}, joined
+                  ${when(j.joinedAt, ctx.now)})`,
+              )}
+            </dd>`
+    }
+    ${
+      heal.ladderFault === null
+        ? ''
+        : html`<dt>ladder</dt>
+            <dd>
+              ${heal.ladderFault}'s from step ${(heal.ladderFrom ?? 0) + 1} (more drastic than
+              ${heal.fault}'s)
+            </dd>`
+    }
     <dt>pool</dt>
     <dd>${heal.pool || '—'}</dd>
     <dt>fault started</dt>

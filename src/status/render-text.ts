@@ -114,6 +114,12 @@ export function renderNodeText(
           .join(' → ')}`,
       ),
     );
+    if (record.joined.length > 0)
+      lines.push(
+        terminalSafe(
+          `  also due (recorded on this heal): ${record.joined.map((j) => `${j.fault} (${j.alertname})`).join(', ')}`,
+        ),
+      );
     if (record.outcomeReason) lines.push(terminalSafe(`  outcome: ${record.outcomeReason}`));
     if (record.status !== 'running' && record.gate !== null)
       lines.push(terminalSafe(`  safety gate: ${record.gate}`));

@@ -34,6 +34,7 @@ export interface WorkerProcess {
 
 export interface Harness {
   redis: Redis;
+  redisUrl: string;
   store: HealStore;
   serveUrl: string;
   workers: WorkerProcess[];
@@ -56,7 +57,9 @@ export interface Harness {
   stop: () => Promise<void>;
 }
 
-const token = 'heal-test-token';
+/** The webhook token of the harness's serve (what an Alertmanager receiver sends). */
+export const HARNESS_WEBHOOK_TOKEN = 'heal-test-token';
+const token = HARNESS_WEBHOOK_TOKEN;
 /** The admin token of the harness's serve (POST /heals/:id/cancel, /heals/:id/fence...). */
 export const HARNESS_ADMIN_TOKEN = 'heal-test-admin-token';
 
@@ -206,6 +209,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const healsFor = async (node: string) => store.list({ node });
   return {
     redis,
+    redisUrl,
     store,
     serveUrl,
     workers,

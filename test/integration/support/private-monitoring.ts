@@ -24,6 +24,11 @@ export async function startPrivateMonitoring(options: {
   ksmUrl: string;
   ruleGroups: unknown[];
   alertmanagerConfig: Record<string, unknown>;
+  /**
+   * Keep only the series of these nodes (a regex on the `node` label, or on `lease` for node
+   * Leases): the shared cluster holds other tests' nodes, whose alerts this test must not get.
+   */
+  onlyNodes?: string;
 }): Promise<PrivateMonitoring> {
   const stack = emptyStack();
   try {
@@ -66,6 +71,20 @@ export async function startPrivateMonitoring(options: {
           {
             job_name: 'kube-state-metrics',
             static_configs: [{ targets: [new URL(options.ksmUrl).host] }],
+            ...(options.onlyNodes === undefined
+              ? {}
+              : {
+                  // A series has `node` or `lease` (a node Lease is named after its node), never
+                  // both: their concatenation is the node's name.
+                  metric_relabel_configs: [
+                    {
+                      source_labels: ['node', 'lease'],
+                      separator: '',
+                      regex: options.onlyNodes,
+                      action: 'keep',
+                    },
+                  ],
+                }),
           },
         ],
         alerting: {

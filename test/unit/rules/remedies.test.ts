@@ -22,6 +22,7 @@ const ALERT_NAMES = [
   'NodeDiskPressure',
   'NodeNetworkUnavailable',
   'NodeKubeletDown',
+  'NodeKubeletLeaseExpired',
   'NodeFilesystemAlmostFull',
   'NodeFilesystemInodesAlmostFull',
   'NodeClockNotSynchronising',
@@ -59,6 +60,13 @@ describe('alert-rules/remedies.yaml', () => {
     ['NodeNotReady', {}, 'node-not-ready', ['restart-kubelet', 'reboot', 'replace'], 2 * MIN],
     ['NodeUnreachable', {}, 'node-not-ready', ['restart-kubelet', 'reboot', 'replace'], 2 * MIN],
     ['NodeKubeletDown', {}, 'kubelet-down', ['restart-kubelet', 'reboot', 'replace'], 2 * MIN],
+    [
+      'NodeKubeletLeaseExpired',
+      { lease: 'worker-1', namespace: 'kube-node-lease' },
+      'kubelet-down',
+      ['restart-kubelet', 'reboot', 'replace'],
+      2 * MIN,
+    ],
     [
       'NodeKubeletUnhealthy',
       { condition: 'KubeletUnhealthy' },
