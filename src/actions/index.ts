@@ -33,10 +33,10 @@ export {
   DryRunRecorder,
   type DryRunCall,
 } from './dry-run.ts';
-export { ClusterApiProvider, MACHINES, type Machine } from './providers/cluster-api.ts';
-export { KarpenterProvider, NODECLAIMS, type NodeClaim } from './providers/karpenter.ts';
-export { KwokProvider, replacementName, type KwokProviderOptions } from './providers/kwok.ts';
-export { PlainProvider } from './providers/plain.ts';
+export { ClusterApiProvider, MACHINES, type Machine } from '../providers/cluster-api.ts';
+export { KarpenterProvider, NODECLAIMS, type NodeClaim } from '../providers/karpenter.ts';
+export { KwokProvider, replacementName, type KwokProviderOptions } from '../providers/kwok.ts';
+export { PlainProvider } from '../providers/plain.ts';
 export {
   createProviders,
   PROVIDER_NAMES,
@@ -49,4 +49,4 @@ export {
   type ProviderName,
   type ProviderRule,
   type ProvidersOptions,
-} from './providers/select-provider.ts';
+} from '../providers/select-provider.ts';

@@ -1,14 +1,14 @@
 // `nodeheal serve`: the webhook intake, health, readiness and metrics over HTTP.
 import type { Server } from 'node:http';
 import { loadConfig, type Config } from '../config/index.ts';
-import { redisHealStore } from '../heal/heal-store.ts';
+import { redisHealStore } from '../store/heal-store.ts';
 import {
   buildApp,
   redisIntakeStore,
   SecretSource,
   type WebhookCredentials,
 } from '../intake/index.ts';
-import { buildNodeIndex } from '../intake/node-index.ts';
+import { buildNodeIndex } from '../kube/node-index.ts';
 import { probeApiserver, type ApiserverProbe } from '../kube/apiserver-probe.ts';
 import { loadKubeConfig, watchNodes, type NodeCache } from '../kube/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';

@@ -2,8 +2,8 @@
 // side effects. Triage starts from an empty history (as for a first delivery); with --kubeconfig
 // the `instance` label is resolved against the cluster's Nodes (read-only).
 import { envSchema } from '../config/config-schema.ts';
-import { parseAlertmanagerPayload } from '../intake/alertmanager-payload.ts';
-import { buildNodeIndex, type NodeIndex, type NodeLike } from '../intake/node-index.ts';
+import { parseAlertmanagerPayload } from '../sources/alertmanager/payload.ts';
+import { buildNodeIndex, type NodeIndex, type NodeLike } from '../kube/node-index.ts';
 import { normaliseAlerts } from '../intake/normalise.ts';
 import { matchFault, formatDuration } from '../rules/index.ts';
 import { triage } from '../triage/index.ts';

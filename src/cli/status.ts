@@ -3,7 +3,7 @@
 // `--json` prints the same views as the HTTP API. Exit 0; 1 on bad input or when Redis cannot be
 // reached within 3 s.
 import { loadConfig } from '../config/index.ts';
-import { redisHealStore } from '../heal/heal-store.ts';
+import { redisHealStore } from '../store/heal-store.ts';
 import { isDns1123Subdomain } from '../intake/normalise.ts';
 import { producerConnection } from '../queue/redis-connection.ts';
 import {

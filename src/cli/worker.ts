@@ -21,8 +21,8 @@ import {
 } from '../agent/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { loadWorkerConfig } from '../config/worker-config.ts';
-import { redisHealStore } from '../heal/heal-store.ts';
-import { runHeal, type RunnerDeps } from '../heal/runner.ts';
+import { redisHealStore } from '../store/heal-store.ts';
+import { healProcessor, type RunnerDeps } from '../worker/index.ts';
 import { probeApiserver, type ApiserverProbe } from '../kube/apiserver-probe.ts';
 import { loadKubeConfig, watchNodes } from '../kube/index.ts';
 import { createLogger } from '../log/index.ts';
@@ -34,7 +34,7 @@ import {
   observeSafetyBlocked,
   observeStorm,
 } from '../metrics/index.ts';
-import { startHealWorker, type ProcessResult } from '../queue/heal-worker.ts';
+import { startHealWorker } from '../queue/heal-worker.ts';
 import { bullmqHealScheduler, workerConnection } from '../queue/index.ts';
 import { selfFenceApplies } from '../safety/index.ts';
 import { loadRulesOrThrow } from './load-rules.ts';
@@ -154,38 +154,6 @@ export async function worker(): Promise<() => Promise<void>> {
     wakeJobs: (ids) => queue.wake(ids),
   };
 
-  const process_ = async (
-    job: Parameters<typeof runHeal>[0],
-    jobId: string,
-    signal: AbortSignal,
-  ): Promise<ProcessResult> => {
-    const outcome = await runHeal(job, jobId, deps, signal);
-    switch (outcome.kind) {
-      case 'finished':
-        return {
-          kind: 'done',
-          summary: `${outcome.record.status}: ${outcome.record.outcomeReason ?? ''}`,
-        };
-      case 'not-needed':
-        return { kind: 'done', summary: `not needed: ${outcome.reason}` };
-      case 'joined':
-        return {
-          kind: 'later',
-          until: outcome.until,
-          reason: `recorded on heal ${outcome.healId}, which runs on this node`,
-        };
-      case 'deferred':
-        return {
-          kind: 'later',
-          until: outcome.until,
-          reason: `${outcome.gate}: ${outcome.detail}`,
-        };
-      case 'interrupted':
-        // Shutting down: hand the job back now; the next worker resumes from the record.
-        return { kind: 'later', until: Date.now(), reason: 'worker shutting down' };
-    }
-  };
-
   // Open the API connection and check nodeheal's own permissions before taking any job, so the
   // first heal does not pay for the TLS handshake and a missing ClusterRole shows at start.
   try {
@@ -193,7 +161,7 @@ export async function worker(): Promise<() => Promise<void>> {
   } catch (error) {
     logger.error({ err: error }, 'cannot list nodes: check KUBECONFIG or the ClusterRole binding');
   }
-  const healWorker = startHealWorker(redis, process_, {
+  const healWorker = startHealWorker(redis, healProcessor(deps), {
     concurrency: workerConfig.NODEHEAL_WORKER_CONCURRENCY,
     lockDurationMs: workerConfig.NODEHEAL_WORKER_LOCK_MS,
     stalledIntervalMs: workerConfig.NODEHEAL_WORKER_STALLED_MS,

@@ -1,6 +1,6 @@
 // Configuration of `nodeheal worker`, from the environment, validated at start.
 import { z } from 'zod';
-import { PROVIDER_NAMES, providerRulesSchema } from '../actions/providers/select-provider.ts';
+import { PROVIDER_NAMES, providerRulesSchema } from '../providers/select-provider.ts';
 import { DEFAULT_POOL_LABELS } from '../heal/world.ts';
 import {
   maintenanceWindowsSchema,

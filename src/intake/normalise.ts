@@ -4,9 +4,9 @@
 // interpreted.
 import { createHash } from 'node:crypto';
 import type { NodeAlert } from '../triage/node-alert.ts';
-import { parseRfc3339 } from './alertmanager-payload.ts';
-import type { AlertmanagerAlert, AlertmanagerPayload } from './alertmanager-payload.ts';
-import type { NodeIndex } from './node-index.ts';
+import { parseRfc3339 } from '../sources/alertmanager/payload.ts';
+import type { AlertmanagerAlert, AlertmanagerPayload } from '../sources/alertmanager/payload.ts';
+import type { NodeIndex } from '../kube/node-index.ts';
 
 export type IgnoreReason = 'no_node' | 'invalid_node' | 'other_cluster' | 'no_cluster';
 

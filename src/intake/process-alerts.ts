@@ -18,9 +18,9 @@ import {
   type NodeAlert,
   type TriageDecision,
 } from '../triage/index.ts';
-import type { AlertmanagerPayload } from './alertmanager-payload.ts';
-import type { AlertRecord, IntakeStore } from './intake-store.ts';
-import type { NodeIndex } from './node-index.ts';
+import type { AlertmanagerPayload } from '../sources/alertmanager/payload.ts';
+import type { AlertRecord, IntakeStore } from '../store/intake-store.ts';
+import type { NodeIndex } from '../kube/node-index.ts';
 import { normaliseAlerts, type ClusterScope } from './normalise.ts';
 
 export interface IntakeDeps {
@@ -108,10 +108,7 @@ export async function processWebhook(
         ...context,
       })),
     ];
-    const observations = triaged
-      .filter((t) => t.decision.kind === 'observe')
-      .map((t) => alertRecord(t.alert, t.fault.name, t.decision, receivedAt, context));
-    committed = await deps.store.commit({ snapshots, next, records, observations });
+    committed = await deps.store.commit({ snapshots, next, records });
     finalHistories = histories;
     // A conflict leaves the store knowing the current values, so the first retry goes at once;
     // later ones back off a little (another replica committing the same keys).

@@ -1,7 +1,7 @@
 // A watched cache of Nodes (list + watch through an informer), indexed by name and address, so
 // that alerts carrying only an `instance` label resolve to a Node without an API call per alert.
 import { CoreV1Api, makeInformer, type KubeConfig, type V1Node } from '@kubernetes/client-node';
-import { buildNodeIndex, type NodeIndex } from '../intake/node-index.ts';
+import { buildNodeIndex, type NodeIndex } from './node-index.ts';
 import type { Logger } from '../log/index.ts';
 
 export interface NodeCache {

@@ -2,7 +2,7 @@
 // views (summaries, ladder steps, details, a node's heals) and the links between them. Times stay
 // epoch milliseconds, as in the record; the HTML pages and the CLI format them.
 import type { HealRecord, HealStatus, StepState, Transition } from '../heal/heal-record.ts';
-import type { BlockedNote, PauseState } from '../heal/heal-store.ts';
+import type { BlockedNote, PauseState } from '../store/heal-store.ts';
 import type { RemedyAction } from '../rules/catalog-types.ts';
 
 /** Heal ids the API accepts (anything else is a 400). */

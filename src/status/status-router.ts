@@ -8,8 +8,8 @@ import { successStats } from '../heal/success-rate.ts';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { HEAL_STATUSES, type HealRecord } from '../heal/heal-record.ts';
-import type { HealStore, PauseState } from '../heal/heal-store.ts';
-import { checkAuthorization, wwwAuthenticateHeader } from '../intake/auth.ts';
+import type { HealStore, PauseState } from '../store/heal-store.ts';
+import { checkAuthorization, wwwAuthenticateHeader } from '../http/auth.ts';
 import { isDns1123Subdomain } from '../intake/normalise.ts';
 import type { Logger } from '../log/index.ts';
 import {

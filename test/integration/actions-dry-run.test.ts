@@ -11,7 +11,7 @@ import {
   DryRunRecorder,
 } from '../../src/actions/dry-run.ts';
 import { KubeNodeOps } from '../../src/actions/kube-node-ops.ts';
-import { createProviders } from '../../src/actions/providers/select-provider.ts';
+import { createProviders } from '../../src/providers/select-provider.ts';
 import { adminClients, uniqueName, type KubeClients } from '../stack/helpers/kube.ts';
 import { createNodePool, poolLabel } from '../stack/helpers/pool.ts';
 import {

@@ -19,25 +19,25 @@ import {
   ClusterApiProvider,
   MACHINES,
   type Machine,
-} from '../../src/actions/providers/cluster-api.ts';
+} from '../../src/providers/cluster-api.ts';
 import {
   KARPENTER_NODEPOOL_LABEL,
   KarpenterProvider,
   NODECLAIMS,
   type NodeClaim,
-} from '../../src/actions/providers/karpenter.ts';
+} from '../../src/providers/karpenter.ts';
 import {
   INTERNAL_IP_ANNOTATION,
   KWOK_MANAGED_VALUE,
   KWOK_NODE_LABEL,
   KwokProvider,
-} from '../../src/actions/providers/kwok.ts';
-import { PlainProvider } from '../../src/actions/providers/plain.ts';
+} from '../../src/providers/kwok.ts';
+import { PlainProvider } from '../../src/providers/plain.ts';
 import {
   createProviders,
   selectProvider,
   type ProviderRule,
-} from '../../src/actions/providers/select-provider.ts';
+} from '../../src/providers/select-provider.ts';
 import { stopHeartbeat } from '../stack/helpers/faults.ts';
 import {
   adminClients,

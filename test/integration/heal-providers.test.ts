@@ -20,12 +20,12 @@ import {
   CAPI_NAMESPACE_ANNOTATION,
   MACHINES,
   type Machine,
-} from '../../src/actions/providers/cluster-api.ts';
+} from '../../src/providers/cluster-api.ts';
 import {
   KARPENTER_NODEPOOL_LABEL,
   NODECLAIMS,
   type NodeClaim,
-} from '../../src/actions/providers/karpenter.ts';
+} from '../../src/providers/karpenter.ts';
 import type { HealRecord } from '../../src/heal/index.ts';
 import { readAuditLog } from '../stack/audit.ts';
 import { stopHeartbeat } from '../stack/helpers/faults.ts';

@@ -12,12 +12,12 @@ import {
   redisIntakeStore,
   type CommitBatch,
   type IntakeStore,
-} from '../../src/intake/intake-store.ts';
-import { buildNodeIndex } from '../../src/intake/node-index.ts';
+} from '../../src/store/intake-store.ts';
+import { buildNodeIndex } from '../../src/kube/node-index.ts';
 import { processWebhook, type IntakeDeps } from '../../src/intake/process-alerts.ts';
 import { silentLogger } from '../../src/log/index.ts';
 import { createMetrics } from '../../src/metrics/index.ts';
-import { casUpdate, jsonParser } from '../../src/queue/cas.ts';
+import { casUpdate, jsonParser } from '../../src/store/cas.ts';
 import { bullmqHealScheduler, type HealScheduler } from '../../src/queue/heal-scheduler.ts';
 import { producerConnection } from '../../src/queue/redis-connection.ts';
 import type { Catalog } from '../../src/rules/index.ts';
@@ -72,7 +72,6 @@ async function commitOne(
     snapshots: [snapshot],
     next: new Map<string, FaultHistory>(next ? [[k, next]] : []),
     records: [{ node: k, note }],
-    observations: [],
   };
 }
 

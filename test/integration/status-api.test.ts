@@ -15,10 +15,10 @@ import {
   type BlockedNote,
   type HealStore,
   type PauseState,
-} from '../../src/heal/heal-store.ts';
-import { buildApp } from '../../src/intake/app.ts';
-import { redisIntakeStore } from '../../src/intake/intake-store.ts';
-import { buildNodeIndex } from '../../src/intake/node-index.ts';
+} from '../../src/store/heal-store.ts';
+import { buildApp } from '../../src/http/app.ts';
+import { redisIntakeStore } from '../../src/store/intake-store.ts';
+import { buildNodeIndex } from '../../src/kube/node-index.ts';
 import { silentLogger } from '../../src/log/index.ts';
 import { createMetrics } from '../../src/metrics/index.ts';
 import { bullmqHealScheduler } from '../../src/queue/heal-scheduler.ts';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { HealRecord } from '../../src/heal/index.ts';
-import { redisHealStore, type HealStore } from '../../src/heal/heal-store.ts';
+import { redisHealStore, type HealStore } from '../../src/store/heal-store.ts';
 import { producerConnection } from '../../src/queue/redis-connection.ts';
 import type { HealDetail, HealListView } from '../../src/status/index.ts';
 import { repoRoot } from '../stack/paths.ts';

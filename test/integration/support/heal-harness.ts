@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { parseDocument } from 'yaml';
 import type { HealRecord } from '../../../src/heal/index.ts';
-import { redisHealStore, type HealStore } from '../../../src/heal/heal-store.ts';
+import { redisHealStore, type HealStore } from '../../../src/store/heal-store.ts';
 import { eventually } from '../../stack/helpers/poll.ts';
 import { repoRoot } from '../../stack/paths.ts';
 import { freePort } from '../../stack/ports.ts';

@@ -6,7 +6,7 @@ import {
   formatPath,
   parseAlertmanagerPayload,
   parseRfc3339,
-} from '../../../src/intake/alertmanager-payload.ts';
+} from '../../../src/sources/alertmanager/payload.ts';
 
 type Json = Record<string, unknown>;
 

@@ -7,8 +7,8 @@ import {
   SecretSource,
   checkAuthorization,
   wwwAuthenticateHeader,
-} from '../../../src/intake/auth.ts';
-import type { AuthResult, WebhookCredentials } from '../../../src/intake/auth.ts';
+} from '../../../src/http/auth.ts';
+import type { AuthResult, WebhookCredentials } from '../../../src/http/auth.ts';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HistoryCache } from '../../../src/intake/history-cache.ts';
+import { HistoryCache } from '../../../src/store/history-cache.ts';
 
 const entry = (raw: string | null) => ({ raw, history: raw === null ? undefined : { raw } });
 

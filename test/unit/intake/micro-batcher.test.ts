@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MicroBatcher } from '../../../src/intake/micro-batcher.ts';
+import { MicroBatcher } from '../../../src/store/micro-batcher.ts';
 
 /** A batcher that records each batch it sends and answers every item doubled. */
 function doubling(maxWeight: number, weight?: (n: number) => number) {

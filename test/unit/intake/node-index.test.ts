@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildNodeIndex, canonicalHost } from '../../../src/intake/node-index.ts';
-import type { NodeLike } from '../../../src/intake/node-index.ts';
+import { buildNodeIndex, canonicalHost } from '../../../src/kube/node-index.ts';
+import type { NodeLike } from '../../../src/kube/node-index.ts';
 
 function node(name: string, addresses: Array<[string, string]>): NodeLike {
   return {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { AlertmanagerPayload } from '../../../src/intake/alertmanager-payload.ts';
-import { parseAlertmanagerPayload } from '../../../src/intake/alertmanager-payload.ts';
-import { buildNodeIndex } from '../../../src/intake/node-index.ts';
+import type { AlertmanagerPayload } from '../../../src/sources/alertmanager/payload.ts';
+import { parseAlertmanagerPayload } from '../../../src/sources/alertmanager/payload.ts';
+import { buildNodeIndex } from '../../../src/kube/node-index.ts';
 import {
   instanceHost,
   isDns1123Subdomain,

@@ -1,7 +1,7 @@
 // The HTML pages: what they show, and that hostile values in records stay inert text.
 import { describe, expect, it } from 'vitest';
 import type { HealRecord } from '../../../src/heal/index.ts';
-import type { PauseState } from '../../../src/heal/heal-store.ts';
+import type { PauseState } from '../../../src/store/heal-store.ts';
 import { healDetail, healSummary, statusLinks } from '../../../src/status/heal-views.ts';
 import {
   renderErrorPage,

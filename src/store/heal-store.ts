@@ -1,18 +1,19 @@
 // Heal records and operator controls in Redis. Not part of the pure core: the runner, the status
 // API and `nodeheal status` use it.
 import type { Redis } from 'ioredis';
-import { fenceConfirmationSchema, type FenceConfirmation } from './fence.ts';
-import { healRecordSchema, type HealRecord } from './heal-record.ts';
-import { successTableSchema, type SuccessTable } from './success-rate.ts';
+import { keys } from './keys.ts';
+import { fenceConfirmationSchema, type FenceConfirmation } from '../heal/fence.ts';
+import { healRecordSchema, type HealRecord } from '../heal/heal-record.ts';
+import { successTableSchema, type SuccessTable } from '../heal/success-rate.ts';
 
 export const RECORD_TTL_SECONDS = 30 * 24 * 3600;
-const recordKey = (id: string) => `nodeheal:record:${id}`;
-const ALL = 'nodeheal:records';
-const byNode = (node: string) => `nodeheal:records:node:${node}`;
-const PAUSED = 'nodeheal:paused';
-const cancelKey = (id: string) => `nodeheal:cancel:${id}`;
-const blockedKey = (id: string) => `nodeheal:blocked:${id}`;
-const fenceKey = (node: string) => `nodeheal:fence:node:${node}`;
+const recordKey = keys.record;
+const ALL = keys.records;
+const byNode = keys.recordsOfNode;
+const PAUSED = keys.paused;
+const cancelKey = keys.cancel;
+const blockedKey = keys.blocked;
+const fenceKey = keys.fence;
 /** An operator's confirmation that a node is down is good for a day (then confirm again). */
 const FENCE_CONFIRMATION_TTL_SECONDS = 24 * 3600;
 
@@ -55,7 +56,7 @@ export interface HealStore {
 }
 
 /** Where the runner keeps the success table (JSON). */
-export const SUCCESS_RATES_KEY = 'nodeheal:success-rates';
+export const SUCCESS_RATES_KEY = keys.successRates;
 
 function parseRecord(raw: string | null): HealRecord | undefined {
   if (raw === null) return undefined;

@@ -7,11 +7,11 @@ import { z } from 'zod';
 import type { Logger } from '../log/index.ts';
 import type { HealJob } from '../queue/heal-job.ts';
 import { matchFault, type Catalog } from '../rules/index.ts';
-import { joinedFaultSchema, type HealRecord, type JoinedFault } from './heal-record.ts';
-import type { HealStore } from './heal-store.ts';
-import { isNewToHeal } from './joined-faults.ts';
-import { joinedEntries, joinedTo, joinHolder, forgetJoinedTo } from './node-lock.ts';
-import { conditionHealthy } from './world.ts';
+import { joinedFaultSchema, type HealRecord, type JoinedFault } from '../heal/heal-record.ts';
+import type { HealStore } from '../store/heal-store.ts';
+import { isNewToHeal } from '../heal/joined-faults.ts';
+import { joinedEntries, joinedTo, joinHolder, forgetJoinedTo } from '../store/node-lock.ts';
+import { conditionHealthy } from '../heal/world.ts';
 
 /** A joined job looks again this often even if nobody wakes it (the heal's worker died). */
 export const JOIN_RECHECK_MS = 60_000;

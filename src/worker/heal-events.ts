@@ -3,7 +3,7 @@
 // heal ends, so that the last one is written before the heal's job completes.
 import type { EventReason, NodeOps } from '../actions/interfaces.ts';
 import type { Logger } from '../log/index.ts';
-import type { HealRecord, Transition } from './heal-record.ts';
+import type { HealRecord, Transition } from '../heal/heal-record.ts';
 
 export interface HealEventDeps {
   nodeOps: Pick<NodeOps, 'event'>;

@@ -5,9 +5,9 @@
 //   deleted by a late or repeated call.
 // - Already gone (404), or the name now belongs to another uid (409): `replaced` (idempotent).
 import { CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
-import { ConflictError, kubeCall, NotFoundError } from '../../kube/errors.ts';
-import { silentLogger, type Logger } from '../../log/index.ts';
-import type { Provider, ReplaceResult } from '../interfaces.ts';
+import { ConflictError, kubeCall, NotFoundError } from '../kube/errors.ts';
+import { silentLogger, type Logger } from '../log/index.ts';
+import type { Provider, ReplaceResult } from '../actions/interfaces.ts';
 
 export interface PlainProviderOptions {
   logger?: Logger;

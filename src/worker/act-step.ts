@@ -11,8 +11,8 @@ import type {
 } from '../actions/interfaces.ts';
 import type { RemedyAction } from '../rules/index.ts';
 import { event, type HealEventDeps } from './heal-events.ts';
-import type { HealRecord } from './heal-record.ts';
-import type { Command, Observation } from './observation.ts';
+import type { HealRecord } from '../heal/heal-record.ts';
+import type { Command, Observation } from '../heal/observation.ts';
 import { replaceStep, type ReplaceStepDeps } from './replace-step.ts';
 
 export interface ActDeps extends ReplaceStepDeps, HealEventDeps {

@@ -2,9 +2,9 @@
 // and the pool, report `capacity-back` for the machine (which decides with its deadline).
 import type { V1Node } from '@kubernetes/client-node';
 import type { NodeOps } from '../actions/interfaces.ts';
-import type { HealRecord } from './heal-record.ts';
-import type { Observation } from './observation.ts';
-import { poolOf } from './world.ts';
+import type { HealRecord } from '../heal/heal-record.ts';
+import type { Observation } from '../heal/observation.ts';
+import { poolOf } from '../heal/world.ts';
 
 export interface CapacityDeps {
   nodeOps: Pick<NodeOps, 'get'>;

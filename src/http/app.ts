@@ -2,7 +2,7 @@
 import express, { type Express } from 'express';
 import { observeQueueJobs } from '../metrics/index.ts';
 import { statusRouter, type StatusDeps } from '../status/index.ts';
-import type { IntakeDeps } from './process-alerts.ts';
+import type { IntakeDeps } from '../intake/process-alerts.ts';
 import { webhookRouter, type WebhookOptions } from './webhook-route.ts';
 
 export interface AppDeps extends IntakeDeps {

@@ -24,10 +24,10 @@ import type {
   Provider,
 } from '../actions/interfaces.ts';
 import type { Logger } from '../log/index.ts';
-import { fenceWithoutProvider, needsFence, type Fence } from './fence.ts';
-import type { HealRecord } from './heal-record.ts';
-import type { HealStore } from './heal-store.ts';
-import type { Command, Observation } from './observation.ts';
+import { fenceWithoutProvider, needsFence, type Fence } from '../heal/fence.ts';
+import type { HealRecord } from '../heal/heal-record.ts';
+import type { HealStore } from '../store/heal-store.ts';
+import type { Command, Observation } from '../heal/observation.ts';
 
 export interface ReplaceStepDeps {
   store: Pick<HealStore, 'fenceConfirmation'>;

@@ -9,6 +9,7 @@
 import type { Redis } from 'ioredis';
 import { faultHistorySchema, markScheduled, type FaultHistory } from '../triage/index.ts';
 import { HistoryCache } from './history-cache.ts';
+import { keys } from './keys.ts';
 import { MicroBatcher } from './micro-batcher.ts';
 
 export interface HistorySnapshot {
@@ -27,7 +28,6 @@ export interface CommitBatch {
   snapshots: HistorySnapshot[];
   next: Map<string, FaultHistory>;
   records: AlertRecord[];
-  observations: AlertRecord[];
 }
 
 export interface IntakeStore {
@@ -50,8 +50,7 @@ export interface IntakeStoreOptions {
   cacheEntries?: number;
 }
 
-export const ALERT_LOG_STREAM = 'nodeheal:alerts';
-export const OBSERVATION_STREAM = 'nodeheal:observations';
+export const ALERT_LOG_STREAM = keys.alertLog;
 /** Histories expire a week after their last change; the flap window is far shorter. */
 const HISTORY_TTL_SECONDS = 7 * 24 * 3600;
 /** The alert log is capped (approximately, which is cheap for Redis). */
@@ -66,16 +65,16 @@ const MAX_ARGS_PER_CALL = 20_000;
 const CONFIRM_ATTEMPTS = 16;
 
 export function historyKey(key: string): string {
-  return `nodeheal:history:${key}`;
+  return keys.history(key);
 }
 
 // One call commits several requests' batches, in order, each on its own: a batch whose histories
 // changed since they were read is skipped and its keys' current values returned, the others are
 // applied. Later batches see the writes of earlier ones.
-// KEYS: the alert-log stream, the observation stream, then the history keys of every batch.
+// KEYS: the alert-log stream, then the history keys of every batch.
 // ARGV: ttl, maxlen, number of batches, then per batch: n, n expected values ('' = absent),
-// n new values ('' = unchanged), the number of alert-log entries and of observations, then each
-// entry as one JSON text (stored as the entry's single field `alert`).
+// n new values ('' = unchanged), the number of alert-log entries, then each entry as one JSON
+// text (stored as the entry's single field `alert`).
 // Returns per batch 1 (applied) or the list of its keys' current values ('' = absent).
 const commitScript = `
 local ttl = ARGV[1]
@@ -83,12 +82,11 @@ local maxlen = ARGV[2]
 local batches = tonumber(ARGV[3])
 local results = {}
 local pos = 4
-local k = 2
+local k = 1
 for b = 1, batches do
   local n = tonumber(ARGV[pos])
   local alerts = tonumber(ARGV[pos + 2 * n + 1])
-  local observations = tonumber(ARGV[pos + 2 * n + 2])
-  local first = pos + 2 * n + 3
+  local first = pos + 2 * n + 2
   local ok = true
   for i = 1, n do
     if (redis.call('GET', KEYS[k + i]) or '') ~= ARGV[pos + i] then ok = false end
@@ -101,16 +99,13 @@ for b = 1, batches do
     for i = 0, alerts - 1 do
       redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'alert', ARGV[first + i])
     end
-    for i = alerts, alerts + observations - 1 do
-      redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', 'alert', ARGV[first + i])
-    end
     results[b] = 1
   else
     local current = {}
     for i = 1, n do current[i] = redis.call('GET', KEYS[k + i]) or '' end
     results[b] = current
   end
-  pos = first + alerts + observations
+  pos = first + alerts
   k = k + n
 end
 return results
@@ -144,14 +139,14 @@ export function redisIntakeStore(redis: Redis, options: IntakeStoreOptions = {})
     maxWeight: MAX_ARGS_PER_CALL,
     weight: (c) => c.keys.length + c.args.length,
     send: async (commits) => {
-      const keys = [ALERT_LOG_STREAM, OBSERVATION_STREAM, ...commits.flatMap((c) => c.keys)];
+      const scriptKeys = [ALERT_LOG_STREAM, ...commits.flatMap((c) => c.keys)];
       let results: CommitResult[];
       try {
         // Arrays, not spread arguments: ioredis flattens them, and a request of many thousand
         // alerts would exceed what a JavaScript call can take as separate arguments.
         results = await call.nodehealCommitIntake(
-          keys.length,
-          keys,
+          scriptKeys.length,
+          scriptKeys,
           [String(HISTORY_TTL_SECONDS), String(ALERT_LOG_MAXLEN), String(commits.length)],
           commits.flatMap((c) => c.args),
         );
@@ -224,7 +219,6 @@ export function redisIntakeStore(redis: Redis, options: IntakeStoreOptions = {})
           snapshots: [snapshot],
           next: new Map([[key, next]]),
           records: [],
-          observations: [],
         });
         if (done) return;
       }
@@ -238,17 +232,16 @@ export function redisIntakeStore(redis: Redis, options: IntakeStoreOptions = {})
 }
 
 function encodeCommit(batch: CommitBatch): EncodedCommit {
-  const keys = batch.snapshots.map((s) => historyKey(s.key));
-  const args: string[] = [String(keys.length)];
+  const historyKeys = batch.snapshots.map((s) => historyKey(s.key));
+  const args: string[] = [String(historyKeys.length)];
   for (const s of batch.snapshots) args.push(s.raw ?? '');
   for (const s of batch.snapshots) {
     const h = batch.next.get(s.key);
     args.push(h === undefined ? '' : JSON.stringify(h));
   }
-  args.push(String(batch.records.length), String(batch.observations.length));
+  args.push(String(batch.records.length));
   for (const r of batch.records) args.push(JSON.stringify(r));
-  for (const o of batch.observations) args.push(JSON.stringify(o));
-  return { keys, args, batch };
+  return { keys: historyKeys, args, batch };
 }
 
 /** A stored history that no longer parses is treated as absent rather than blocking the key. */

@@ -1,8 +1,8 @@
 // Which provider replaces a node: chosen per pool by node label selectors from configuration.
 import type { KubeConfig, V1Node } from '@kubernetes/client-node';
 import { z } from 'zod';
-import type { Logger } from '../../log/index.ts';
-import type { Provider } from '../interfaces.ts';
+import type { Logger } from '../log/index.ts';
+import type { Provider } from '../actions/interfaces.ts';
 import { ClusterApiProvider } from './cluster-api.ts';
 import { KarpenterProvider } from './karpenter.ts';
 import { KwokProvider, type KwokProviderOptions } from './kwok.ts';

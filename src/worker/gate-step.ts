@@ -2,11 +2,10 @@
 // budget in Redis), ask the pure `checkGates`, and take a budget slot atomically when allowed.
 import type { V1Node } from '@kubernetes/client-node';
 import type { Redis } from 'ioredis';
-import { casUpdate, jsonParser } from '../queue/cas.ts';
+import { updateBudget } from '../store/shared-state.ts';
 import type { RemedyAction } from '../rules/index.ts';
 import {
   acquireSlot,
-  budgetStateSchema,
   checkGates,
   EMPTY_BUDGET_STATE,
   isStormActive,
@@ -15,14 +14,13 @@ import {
   updateStormState,
   windowGate,
   windowsFor,
-  type BudgetState,
   type GateResult,
   type MaintenanceWindow,
   type PoolHealth,
   type SafetyConfig,
 } from '../safety/index.ts';
-import type { HealStore } from './heal-store.ts';
-import { isUnhealthy, poolOf } from './world.ts';
+import type { HealStore } from '../store/heal-store.ts';
+import { isUnhealthy, poolOf } from '../heal/world.ts';
 
 export interface GateCheckDeps {
   redis: Redis;
@@ -36,9 +34,6 @@ export interface GateCheckDeps {
   metrics: { stormActive(active: boolean): void };
   now: () => Date;
 }
-
-const BUDGET_KEY = 'nodeheal:budget';
-const parseBudget = jsonParser<BudgetState>(budgetStateSchema);
 
 /** A gate answer taken for a heal's step a moment ago, with the node as read then. */
 interface FreshGate {
@@ -87,7 +82,7 @@ export async function checkAndHold(
   const ready =
     node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
   const now = deps.now();
-  const result = await casUpdate(deps.redis, BUDGET_KEY, parseBudget, (current) => {
+  const result = await updateBudget(deps.redis, (current) => {
     let state = pruneHistory(current ?? EMPTY_BUDGET_STATE, now);
     state = {
       ...state,
@@ -153,7 +148,7 @@ export async function releaseBudgetSlot(
   healId: string,
   now: Date,
 ): Promise<void> {
-  await casUpdate(deps.redis, BUDGET_KEY, parseBudget, (s) => ({
+  await updateBudget(deps.redis, (s) => ({
     next: releaseSlot(s ?? EMPTY_BUDGET_STATE, healId, now),
     result: undefined,
   }));

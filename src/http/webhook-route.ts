@@ -4,9 +4,9 @@
 //   503 Redis unreachable (Alertmanager retries; nothing is lost)
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { observeWebhookResponse } from '../metrics/index.ts';
-import { parseAlertmanagerPayload } from './alertmanager-payload.ts';
+import { parseAlertmanagerPayload } from '../sources/alertmanager/payload.ts';
 import { checkAuthorization, wwwAuthenticateHeader, type WebhookCredentials } from './auth.ts';
-import { processWebhook, type IntakeDeps } from './process-alerts.ts';
+import { processWebhook, type IntakeDeps } from '../intake/process-alerts.ts';
 
 export interface WebhookOptions {
   /** Current credentials; a function so that rotated secret files are picked up. */

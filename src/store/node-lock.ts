@@ -2,12 +2,12 @@
 // dies loses it) and the heal holding it renews it. A heal of another fault of the node that
 // comes due meanwhile joins the holder (a list per heal) and waits for it to end.
 import type { Redis } from 'ioredis';
+import { keys } from './keys.ts';
 
-const LOCK_PREFIX = 'nodeheal:lock:node:';
-const JOINED_PREFIX = 'nodeheal:joined:';
-const lockKey = (node: string) => `${LOCK_PREFIX}${node}`;
-const joinedKey = (healId: string) => `${JOINED_PREFIX}${healId}`;
-const joinedToKey = (healId: string) => `nodeheal:joined-to:${healId}`;
+const JOINED_PREFIX = keys.joinedPrefix;
+const lockKey = keys.nodeLock;
+const joinedKey = keys.joined;
+const joinedToKey = keys.joinedTo;
 export const LOCK_TTL_MS = 120_000;
 /** Joined entries outlive any heal (a heal that dies leaves them to expire). */
 const JOINED_TTL_SECONDS = 7 * 24 * 3600;

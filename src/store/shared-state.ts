@@ -1,0 +1,52 @@
+// The JSON values that workers and intake replicas share, each updated by compare-and-set:
+// the gates' budget, the per-key triage histories (as the worker sees them) and the success
+// rates of remedies. `update` functions must be pure: they may run again on a conflict.
+import type { Redis } from 'ioredis';
+import { successTableSchema, type SuccessTable } from '../heal/success-rate.ts';
+import { budgetStateSchema, type BudgetState } from '../safety/budget-state.ts';
+import { faultHistorySchema, type FaultHistory } from '../triage/fault-history.ts';
+import { casUpdate, jsonParser } from './cas.ts';
+import { keys } from './keys.ts';
+
+type Update<T, R> = (current: T | undefined) => { next: T | undefined; result: R };
+
+const parseBudget = jsonParser<BudgetState>(budgetStateSchema);
+const parseHistory = jsonParser<FaultHistory>(faultHistorySchema);
+const parseRates = jsonParser<SuccessTable>(successTableSchema);
+
+export async function updateBudget<R>(redis: Redis, update: Update<BudgetState, R>): Promise<R> {
+  return await casUpdate(redis, keys.budget, parseBudget, update);
+}
+
+/** The triage history of dedupe key `key`; undefined when absent or unreadable. */
+export async function readHistory(redis: Redis, key: string): Promise<FaultHistory | undefined> {
+  const raw = await redis.get(keys.history(key));
+  return raw === null ? undefined : parseHistory(raw);
+}
+
+export async function updateHistory(
+  redis: Redis,
+  key: string,
+  update: (current: FaultHistory | undefined) => FaultHistory | undefined,
+): Promise<void> {
+  await casUpdate(redis, keys.history(key), parseHistory, (h) => ({
+    next: update(h),
+    result: undefined,
+  }));
+}
+
+/** Measured outcomes of each remedy per fault; empty when none or unreadable. */
+export async function readSuccessRates(redis: Redis): Promise<SuccessTable> {
+  const raw = await redis.get(keys.successRates);
+  return (raw === null ? undefined : parseRates(raw)) ?? {};
+}
+
+export async function updateSuccessRates(
+  redis: Redis,
+  update: (current: SuccessTable) => SuccessTable,
+): Promise<void> {
+  await casUpdate(redis, keys.successRates, parseRates, (t) => ({
+    next: update(t ?? {}),
+    result: undefined,
+  }));
+}

@@ -1,0 +1,93 @@
+// The gate stage of a running heal: a gate that refuses the step about to act holds it (when it
+// may lift, saying why and until when), and the held step asks the gates again until they let it
+// act, watching meanwhile for the fault resolving, the node going and other faults joining.
+import type { HealRecord } from '../heal/heal-record.ts';
+import type { Command } from '../heal/observation.ts';
+import type { HealJob } from '../queue/heal-job.ts';
+import type { GateResult } from '../safety/index.ts';
+import { checkAndHold, rememberGate } from './gate-step.ts';
+import type { HealControl } from './heal-control.ts';
+import { newlyJoined } from './join-step.ts';
+import { advance } from './record-step.ts';
+import type { RunnerDeps } from './runner-deps.ts';
+import { sleepUntil } from './sleep.ts';
+import { faultObservation } from './verify-step.ts';
+
+/** Tells the machine a gate refused step `step`; a gate that may lift holds it (and says so). */
+export async function refuse(
+  deps: RunnerDeps,
+  record: HealRecord,
+  job: HealJob,
+  gate: Extract<GateResult, { allowed: false }>,
+  step: number,
+): Promise<HealRecord> {
+  deps.metrics.safetyBlocked(gate.gate);
+  const until = Math.max(gate.retryAt ?? 0, deps.now().getTime() + deps.deferMs);
+  if (gate.defer) await noteHeld(deps, record, job, gate, until);
+  return await advance(deps, record, {
+    kind: 'safety-blocked',
+    gate: gate.gate,
+    detail: gate.detail,
+    step,
+    defer: gate.defer,
+    until,
+  });
+}
+
+export async function noteHeld(
+  deps: RunnerDeps,
+  record: HealRecord,
+  job: HealJob,
+  gate: Extract<GateResult, { allowed: false }>,
+  until: number,
+): Promise<void> {
+  await deps.store.noteBlocked({
+    healId: record.id,
+    key: job.key,
+    node: record.node,
+    fault: record.fault,
+    gate: gate.gate,
+    detail: gate.detail,
+    at: deps.now().getTime(),
+    retryAt: until,
+  });
+}
+
+/**
+ * A step held by a gate that may lift (`wait-gate`): asks the gates again until they let it act
+ * (`gate-cleared`), while watching for the fault resolving and the node going; a pause is looked
+ * at every `cancelPollMs`, so a resume lets the step go at once.
+ */
+export async function waitForGate(
+  deps: RunnerDeps,
+  record: HealRecord,
+  job: HealJob,
+  command: Extract<Command, { kind: 'wait-gate' }>,
+  control: HealControl,
+): Promise<HealRecord> {
+  const step = command.stepIndex;
+  const action = record.ladder[step]?.action;
+  if (action === undefined) return await advance(deps, record, { kind: 'tick' });
+  await sleepUntil(command.until, deps, control.signal, command.gate === 'paused');
+  for (;;) {
+    if (control.signal.aborted) return record;
+    const node = await deps.nodeOps.get(record.node);
+    if (!node) return await advance(deps, record, { kind: 'node-gone' });
+    const resolved = await faultObservation(deps, node, record, job);
+    if (resolved) return await advance(deps, record, resolved);
+    const joined = await newlyJoined(deps, record);
+    if (joined) return await advance(deps, record, { kind: 'fault-joined', fault: joined });
+    const gate = await checkAndHold(deps, record.id, node, action);
+    if (gate.allowed) {
+      await deps.store.clearBlocked(record.id);
+      rememberGate(record.id, { step, at: deps.now().getTime(), result: gate, node });
+      return await advance(deps, record, { kind: 'gate-cleared', step });
+    }
+    if (!gate.defer || gate.gate !== command.gate) {
+      return await refuse(deps, record, job, gate, step);
+    }
+    const until = Math.max(gate.retryAt ?? 0, deps.now().getTime() + deps.deferMs);
+    await noteHeld(deps, record, job, gate, until);
+    await sleepUntil(until, deps, control.signal, gate.gate === 'paused');
+  }
+}

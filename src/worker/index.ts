@@ -1,0 +1,10 @@
+// Worker: runs heals. The runner drives the pure ladder machine through its stages (load and
+// lock, start, gate, act, verify, record); the processor is what the BullMQ worker calls.
+export { healProcessor } from './processor.ts';
+export {
+  healIdFor,
+  runHeal,
+  type RunnerDeps,
+  type RunnerMetrics,
+  type RunOutcome,
+} from './runner.ts';

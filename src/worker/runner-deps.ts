@@ -1,0 +1,72 @@
+// What the heal runner's stages need: the adapters (Redis, store, Kubernetes, providers, host
+// commands), the configuration, and how a run ended.
+import type { V1Node } from '@kubernetes/client-node';
+import type { Redis } from 'ioredis';
+import type {
+  DrainOptions,
+  Drainer,
+  HostCommands,
+  NodeOps,
+  Provider,
+} from '../actions/interfaces.ts';
+import type { HealRecord } from '../heal/heal-record.ts';
+import type { Logger } from '../log/index.ts';
+import type { Catalog } from '../rules/index.ts';
+import type { MaintenanceWindow, SafetyConfig } from '../safety/index.ts';
+import type { HealStore } from '../store/heal-store.ts';
+
+export interface RunnerMetrics {
+  healStarted(fault: string): void;
+  healFinished(
+    fault: string,
+    outcome: string,
+    durationSeconds: number,
+    timeToHealSeconds?: number,
+  ): void;
+  remedyAttempt(remedy: string, result: string): void;
+  safetyBlocked(gate: string): void;
+  stormActive(active: boolean): void;
+}
+
+export interface RunnerDeps {
+  redis: Redis;
+  store: HealStore;
+  nodeOps: NodeOps;
+  drainer: Drainer;
+  /** The provider of the node's pool; undefined when none is configured for it. */
+  providerFor: (node: V1Node) => Provider | undefined;
+  /** The self-fence of the node's pool (NODEHEAL_SELF_FENCE), when the pool opted in. */
+  selfFenceFor: (node: V1Node) => { safeTimeSeconds: number } | undefined;
+  host: HostCommands;
+  listNodes: (labelSelector?: string) => Promise<V1Node[]>;
+  catalog: () => Catalog;
+  safety: Partial<SafetyConfig>;
+  /** Maintenance windows per pool (NODEHEAL_MAINTENANCE_WINDOWS). */
+  windows: readonly MaintenanceWindow[];
+  /** How long a replacement may take to be Ready before the heal is abandoned. */
+  nodeStartupTimeoutMs: number;
+  poolLabels: readonly string[];
+  dryRun: boolean;
+  drain: Omit<DrainOptions, 'timeoutMs' | 'signal'>;
+  metrics: RunnerMetrics;
+  logger: Logger;
+  now: () => Date;
+  /** How often to look for the fault resolving while a step is verified. */
+  pollMs: number;
+  /** How long to wait before asking the gates again when a heal is deferred. */
+  deferMs: number;
+  /** Bring the replacement up before draining, where the node's provider can (`canSurge`). */
+  surge: boolean;
+  /** How often a running heal looks for a cancel request (and a held one for the pause lifting). */
+  cancelPollMs?: number;
+  /** Wakes delayed jobs at once (those that joined a heal that has ended). */
+  wakeJobs: (jobIds: string[]) => Promise<void>;
+}
+
+export type RunOutcome =
+  | { kind: 'finished'; record: HealRecord }
+  | { kind: 'deferred'; until: number; gate: string; detail: string }
+  | { kind: 'not-needed'; reason: string }
+  /** Another heal runs on the node: the job's fault is recorded on it; look again at `until`. */
+  | { kind: 'joined'; healId: string; until: number }
+  | { kind: 'interrupted'; record?: HealRecord };
