@@ -1,15 +1,9 @@
-// Drainer over the Eviction API: what `kubectl drain` does, built for a healer (PDBs respected,
-// bounded, abortable, uid-aware), and faster on the waiting side.
+// The drainer: what `kubectl drain` does, built for a healer (PDBs respected, bounded, abortable,
+// uid-aware), and faster on the waiting side. This file owns the sequence of a drain: plan, evict
+// in parallel, wait for the pods to go, and what happens at the timeout. What is evicted is decided
+// by drain-plan.ts (pure policy); how each API call is made and retried, by drain-api.ts.
 //
-// - Pods are listed with the field selector `spec.nodeName=<node>`, never cluster-wide.
-// - Skipped: mirror (static) pods, DaemonSet pods, pods that already terminated (Succeeded or
-//   Failed). Pods already being deleted are not evicted again but are waited for.
-// - Policies: pods with emptyDir volumes and pods without a controller either are evicted or block
-//   the whole drain before anything is evicted (`blocked`, listing them).
-// - Evictions run in parallel, at most `parallelism` in flight. Each eviction carries the pod's uid
-//   as a precondition, so a pod recreated with the same name is never evicted by mistake.
-// - 429 (a PDB forbids it now, or API throttling) and transient errors are retried with
-//   exponential backoff and jitter until the timeout; a permanent error (403, 422...) rejects.
+// - Evictions run in parallel, at most `parallelism` in flight.
 // - The wait polls the pods on the node (field selector) and tracks pods by uid: a pod with the same
 //   name and another uid is a different pod, and the one we evicted is gone.
 // - On an unreachable node (Ready Unknown or the `node.kubernetes.io/unreachable` taint, or the
@@ -20,17 +14,12 @@
 // - The AbortSignal stops everything promptly; `drain` then rejects with the signal's reason.
 // - The node is expected to be cordoned already (NodeOps.cordon); as with kubectl, pods that
 //   arrive after the first list are not evicted.
-import { CoreV1Api, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
-import {
-  ConflictError,
-  kubeCall,
-  kubeGet,
-  NotFoundError,
-  toKubeError,
-  TooManyRequestsError,
-  TransientError,
-} from '../kube/errors.ts';
+import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import { TooManyRequestsError, TransientError } from '../kube/errors.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
+import { asError, pause } from './abortable.ts';
+import { DrainApi, type EvictionProgress, type TargetPod } from './drain-api.ts';
+import { isNodeUnreachable, planDrain, podKey } from './drain-plan.ts';
 import type { DrainOptions, DrainResult, Drainer } from './interfaces.ts';
 
 /** nodeheal's drain defaults (DESIGN.md: Eviction API, 10 min, force only by config). */
@@ -46,114 +35,9 @@ export const DEFAULT_DRAIN_OPTIONS: Readonly<Omit<DrainOptions, 'signal'>> = Obj
   skipWaitForDeleteAfterMs: 5 * 60_000,
 });
 
-export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
-export const UNREACHABLE_TAINT = 'node.kubernetes.io/unreachable';
-
-export type SkipReason = 'mirror' | 'daemonset' | 'terminated';
-
-export interface DrainPlan {
-  /** Pods to evict. */
-  evict: V1Pod[];
-  /** Pods already being deleted: not evicted again, but waited for. */
-  terminating: V1Pod[];
-  skipped: { pod: V1Pod; reason: SkipReason }[];
-  /** Set when a policy blocks the drain; nothing is evicted then. */
-  blocked?: { reason: string; pods: string[] };
-}
-
-/** `namespace/name`, the form pods take in results and logs. */
-export function podKey(pod: V1Pod): string {
-  return `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
-}
-
-function controllerOf(pod: V1Pod) {
-  return pod.metadata?.ownerReferences?.find((o) => o.controller === true);
-}
-
-/**
- * Sorts the pods on a node into what a drain does with them (pure).
- *
- * - A mirror pod (annotation `kubernetes.io/config.mirror`) is skipped: the API cannot evict it.
- * - A pod in phase Succeeded or Failed is skipped: it holds nothing.
- * - A pod whose controller is a DaemonSet is skipped: the DaemonSet would put it back.
- * - A pod with a deletionTimestamp is only waited for.
- * - With `emptyDir: 'block'`, any other pod with an emptyDir volume blocks the drain.
- * - With `unmanaged: 'block'`, any other pod without a controller blocks the drain.
- * - Pods to evict are ordered round-robin across their controllers.
- */
-export function planDrain(
-  pods: readonly V1Pod[],
-  options: Pick<DrainOptions, 'emptyDir' | 'unmanaged'>,
-): DrainPlan {
-  const plan: DrainPlan = { evict: [], terminating: [], skipped: [] };
-  const withEmptyDir: string[] = [];
-  const unmanaged: string[] = [];
-  for (const pod of pods) {
-    if (pod.metadata?.annotations?.[MIRROR_POD_ANNOTATION] !== undefined) {
-      plan.skipped.push({ pod, reason: 'mirror' });
-    } else if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') {
-      plan.skipped.push({ pod, reason: 'terminated' });
-    } else if (controllerOf(pod)?.kind === 'DaemonSet') {
-      plan.skipped.push({ pod, reason: 'daemonset' });
-    } else if (pod.metadata?.deletionTimestamp) {
-      plan.terminating.push(pod);
-    } else {
-      if (options.emptyDir === 'block' && pod.spec?.volumes?.some((v) => v.emptyDir)) {
-        withEmptyDir.push(podKey(pod));
-      }
-      if (options.unmanaged === 'block' && !controllerOf(pod)) unmanaged.push(podKey(pod));
-      plan.evict.push(pod);
-    }
-  }
-  const reasons: string[] = [];
-  if (withEmptyDir.length > 0) {
-    reasons.push(`${withEmptyDir.length} pod(s) with emptyDir volumes (emptyDir policy: block)`);
-  }
-  if (unmanaged.length > 0) {
-    reasons.push(`${unmanaged.length} pod(s) without a controller (unmanaged policy: block)`);
-  }
-  plan.evict = interleaveByController(plan.evict);
-  if (reasons.length > 0) {
-    plan.blocked = {
-      reason: reasons.join('; '),
-      pods: [...new Set([...withEmptyDir, ...unmanaged])],
-    };
-  }
-  return plan;
-}
-
-/**
- * Round-robin over the pods' controllers (pure): a workload whose PDB lets one pod go at a time
- * then holds one eviction slot, not all of them, and the other workloads drain alongside.
- */
-export function interleaveByController(pods: readonly V1Pod[]): V1Pod[] {
-  const groups = new Map<string, V1Pod[]>();
-  for (const pod of pods) {
-    const owner = controllerOf(pod)?.uid ?? `pod:${podKey(pod)}`;
-    const group = groups.get(owner);
-    if (group) group.push(pod);
-    else groups.set(owner, [pod]);
-  }
-  const out: V1Pod[] = [];
-  const lists = [...groups.values()];
-  for (let i = 0; out.length < pods.length; i++) {
-    for (const list of lists) if (i < list.length) out.push(list[i]!);
-  }
-  return out;
-}
-
-/** Whether the node's kubelet is out of reach, so pod deletions on it will never be confirmed. */
-export function isNodeUnreachable(node: V1Node | undefined): boolean {
-  if (!node) return true;
-  const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
-  if (ready?.status === 'Unknown') return true;
-  return node.spec?.taints?.some((t) => t.key === UNREACHABLE_TAINT) === true;
-}
-
 /** Progress of a drain, for metrics and tests. */
 export type DrainProgress =
-  | { kind: 'evicted'; pod: string }
-  | { kind: 'eviction-refused'; pod: string; status: number | undefined; retryInMs: number }
+  | EvictionProgress
   | { kind: 'gone'; pod: string }
   | { kind: 'wait-skipped'; pod: string; deletionTimestamp: string }
   | { kind: 'force-deleted'; pod: string };
@@ -169,84 +53,31 @@ export interface KubeDrainerOptions {
   onProgress?: (event: DrainProgress) => void;
 }
 
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error('non-Error thrown', { cause: error });
-}
-
-/** Resolves after `ms`, or as soon as the signal aborts (never rejects). */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted || ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** The promise, or a rejection with the signal's reason as soon as it aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(asError(error));
-      },
-    );
-  });
-}
-
-interface Target {
-  pod: V1Pod;
-  key: string;
-  uid: string;
+/** A pod the drain waits for; `gone` once this uid has left the node or is no longer waited for. */
+interface Target extends TargetPod {
   gone: boolean;
 }
 
 export class KubeDrainer implements Drainer {
-  readonly #core: CoreV1Api;
+  readonly #api: DrainApi;
   readonly #logger: Logger;
   readonly #pollIntervalMs: number;
-  readonly #backoffInitialMs: number;
-  readonly #backoffMaxMs: number;
   readonly #onProgress: (event: DrainProgress) => void;
 
   constructor(kc: KubeConfig, options: KubeDrainerOptions = {}) {
-    this.#core = kc.makeApiClient(CoreV1Api);
     this.#logger = options.logger ?? silentLogger();
     this.#pollIntervalMs = options.pollIntervalMs ?? 200;
-    this.#backoffInitialMs = options.backoffInitialMs ?? 200;
-    this.#backoffMaxMs = options.backoffMaxMs ?? 3000;
     this.#onProgress = options.onProgress ?? (() => undefined);
+    this.#api = new DrainApi(kc, {
+      backoffInitialMs: options.backoffInitialMs ?? 200,
+      backoffMaxMs: options.backoffMaxMs ?? 3000,
+      onEviction: this.#onProgress,
+    });
   }
 
   /** Pods bound to the node (field selector, paged). */
   async listPods(node: string, signal?: AbortSignal): Promise<V1Pod[]> {
-    const pods: V1Pod[] = [];
-    let continueToken: string | undefined;
-    do {
-      const call = this.#core.listPodForAllNamespaces({
-        fieldSelector: `spec.nodeName=${node}`,
-        limit: 500,
-        ...(continueToken ? { _continue: continueToken } : {}),
-      });
-      const page = await kubeCall(`list pods on node ${node}`, () =>
-        signal ? untilAborted(call, signal) : call,
-      );
-      pods.push(...page.items);
-      continueToken = page.metadata?._continue || undefined;
-    } while (continueToken);
-    return pods;
+    return await this.#api.listPods(node, signal);
   }
 
   async drain(node: string, options: DrainOptions): Promise<DrainResult> {
@@ -298,7 +129,7 @@ export class KubeDrainer implements Drainer {
       while (next < queue.length && !stop.aborted && failure === undefined) {
         const target = queue[next++]!;
         try {
-          const result = await this.#evict(target, deadline, stop);
+          const result = await this.#api.evict(target, deadline, stop);
           if (result === 'evicted') evicted += 1;
           else if (result === 'gone') markGone(target);
         } catch (error) {
@@ -352,10 +183,7 @@ export class KubeDrainer implements Drainer {
         if (Date.now() - nodeCheckedAt >= 1000) {
           nodeCheckedAt = Date.now();
           try {
-            const current = await kubeGet(`read node ${node}`, () =>
-              untilAborted(this.#core.readNode({ name: node }), stop),
-            );
-            unreachable = isNodeUnreachable(current);
+            unreachable = isNodeUnreachable(await this.#api.readNode(node, stop));
           } catch {
             // keep the last answer; the next poll asks again
           }
@@ -409,24 +237,11 @@ export class KubeDrainer implements Drainer {
     if (remaining.length > 0 && options.force) {
       let evicted = evictedBefore;
       for (const target of remaining) {
-        try {
-          await kubeCall(`force-delete pod ${target.key}`, () =>
-            untilAborted(
-              this.#core.deleteNamespacedPod({
-                name: target.pod.metadata?.name ?? '',
-                namespace: target.pod.metadata?.namespace ?? '',
-                gracePeriodSeconds: 0,
-                body: { gracePeriodSeconds: 0, preconditions: { uid: target.uid } },
-              }),
-              caller,
-            ),
-          );
-          evicted += 1;
-          this.#onProgress({ kind: 'force-deleted', pod: target.key });
-          log.warn({ pod: target.key }, 'drain timed out: pod force-deleted (PDB ignored)');
-        } catch (error) {
-          if (!(error instanceof NotFoundError || error instanceof ConflictError)) throw error;
-        }
+        // Gone already, or a new pod under the same name: nothing of ours to count or report.
+        if ((await this.#api.forceDelete(target, caller)) === 'gone') continue;
+        evicted += 1;
+        this.#onProgress({ kind: 'force-deleted', pod: target.key });
+        log.warn({ pod: target.key }, 'drain timed out: pod force-deleted (PDB ignored)');
       }
       // Grace period 0 removes the objects at once unless a finalizer holds them.
       const graceDeadline = Date.now() + 10_000;
@@ -447,76 +262,5 @@ export class KubeDrainer implements Drainer {
     const pods = remaining.map((t) => t.key);
     log.warn({ outcome: 'timeout', remaining: pods, durationMs }, 'drain timed out');
     return { outcome: 'timeout', remaining: pods, durationMs };
-  }
-
-  /**
-   * Evicts one pod, retrying refusals (429: PDB or throttling) and transient failures with
-   * exponential backoff and jitter until the deadline. `gone` when the pod (this uid) no longer
-   * exists; `stopped` when the drain stopped first.
-   */
-  async #evict(
-    target: Target,
-    deadline: number,
-    stop: AbortSignal,
-  ): Promise<'evicted' | 'gone' | 'stopped'> {
-    const name = target.pod.metadata?.name ?? '';
-    const namespace = target.pod.metadata?.namespace ?? '';
-    let backoff = this.#backoffInitialMs;
-    while (!stop.aborted) {
-      try {
-        await untilAborted(
-          this.#core.createNamespacedPodEviction({
-            name,
-            namespace,
-            body: {
-              apiVersion: 'policy/v1',
-              kind: 'Eviction',
-              metadata: { name, namespace },
-              deleteOptions: { preconditions: { uid: target.uid } },
-            },
-          }),
-          stop,
-        );
-        this.#onProgress({ kind: 'evicted', pod: target.key });
-        return 'evicted';
-      } catch (raw) {
-        if (stop.aborted) return 'stopped';
-        const error = toKubeError(raw, `evict pod ${target.key}`);
-        if (error instanceof NotFoundError) return 'gone';
-        if (error instanceof ConflictError && (await this.#isGone(target, stop))) return 'gone';
-        if (
-          !(error instanceof TooManyRequestsError) &&
-          !(error instanceof TransientError) &&
-          !(error instanceof ConflictError)
-        ) {
-          throw error;
-        }
-        // Equal jitter: half the step fixed, half random, so refused pods do not retry in lockstep.
-        const wait = Math.min(backoff / 2 + Math.random() * (backoff / 2), deadline - Date.now());
-        this.#onProgress({
-          kind: 'eviction-refused',
-          pod: target.key,
-          status: error.status,
-          retryInMs: Math.round(wait),
-        });
-        if (wait <= 0) return 'stopped';
-        await pause(wait, stop);
-        backoff = Math.min(backoff * 2, this.#backoffMaxMs);
-      }
-    }
-    return 'stopped';
-  }
-
-  async #isGone(target: Target, stop: AbortSignal): Promise<boolean> {
-    const current = await kubeGet(`read pod ${target.key}`, () =>
-      untilAborted(
-        this.#core.readNamespacedPod({
-          name: target.pod.metadata?.name ?? '',
-          namespace: target.pod.metadata?.namespace ?? '',
-        }),
-        stop,
-      ),
-    );
-    return current?.metadata?.uid !== target.uid;
   }
 }

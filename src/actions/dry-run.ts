@@ -9,7 +9,8 @@
 //   it would evict (nothing is evicted, `durationMs` is 0).
 // - Provider: records the node it would replace and answers `replaced` with a dry-run detail.
 import type { V1Node } from '@kubernetes/client-node';
-import { planDrain, podKey, type KubeDrainer } from './drain.ts';
+import type { KubeDrainer } from './drain.ts';
+import { planDrain, podKey } from './drain-plan.ts';
 import {
   ANNOTATION_OUT_OF_SERVICE,
   type DrainOptions,

@@ -14,18 +14,20 @@ export {
 } from './kube-node-ops.ts';
 export {
   DEFAULT_DRAIN_OPTIONS,
+  KubeDrainer,
+  type DrainProgress,
+  type KubeDrainerOptions,
+} from './drain.ts';
+export {
   interleaveByController,
   isNodeUnreachable,
-  KubeDrainer,
   MIRROR_POD_ANNOTATION,
   planDrain,
   podKey,
   UNREACHABLE_TAINT,
   type DrainPlan,
-  type DrainProgress,
-  type KubeDrainerOptions,
   type SkipReason,
-} from './drain.ts';
+} from './drain-plan.ts';
 export {
   DryRunDrainer,
   DryRunNodeOps,
