@@ -1,5 +1,6 @@
 // Side effects of healing behind narrow interfaces, with their Kubernetes implementations and
-// dry-run twins.
+// dry-run twins. Replacement providers implement `Provider` from here and live in src/providers/
+// (imported through src/providers/index.ts): this folder never imports them.
 export * from './interfaces.ts';
 export {
   cordonDecision,
@@ -35,20 +36,3 @@ export {
   DryRunRecorder,
   type DryRunCall,
 } from './dry-run.ts';
-export { ClusterApiProvider, MACHINES, type Machine } from '../providers/cluster-api.ts';
-export { KarpenterProvider, NODECLAIMS, type NodeClaim } from '../providers/karpenter.ts';
-export { KwokProvider, replacementName, type KwokProviderOptions } from '../providers/kwok.ts';
-export { PlainProvider } from '../providers/plain.ts';
-export {
-  createProviders,
-  PROVIDER_NAMES,
-  providerRuleSchema,
-  providerRulesSchema,
-  ProviderNotConfiguredError,
-  selectProvider,
-  selectProviderName,
-  selectorMatches,
-  type ProviderName,
-  type ProviderRule,
-  type ProvidersOptions,
-} from '../providers/select-provider.ts';

@@ -100,7 +100,8 @@ export type FenceResult =
 
 /** Node replacement for one kind of node pool. */
 export interface Provider {
-  readonly name: 'cluster-api' | 'karpenter' | 'plain' | 'kwok';
+  /** Its name in the provider registry (src/providers/registry.ts), e.g. `cluster-api`. */
+  readonly name: string;
   /** Whether this provider can bring a replacement up before the drain (surge). */
   readonly canSurge: boolean;
   /** Starts a replacement for `node` (idempotent: a second call for the same node does nothing new). */

@@ -3,16 +3,15 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import express from 'express';
 import type { Server } from 'node:http';
 import {
-  createProviders,
   DryRunDrainer,
   DryRunNodeOps,
   DryRunProvider,
   DryRunRecorder,
   KubeDrainer,
   KubeNodeOps,
-  selectProvider,
   type HostCommands,
 } from '../actions/index.ts';
+import { createProviders, selectProvider } from '../providers/index.ts';
 import {
   AgentSecretFile,
   agentEndpointForNode,

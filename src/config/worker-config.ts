@@ -1,6 +1,6 @@
 // Configuration of `nodeheal worker`, from the environment, validated at start.
 import { z } from 'zod';
-import { PROVIDER_NAMES, providerRulesSchema } from '../providers/select-provider.ts';
+import { providerNameSchema, providerRulesSchema } from '../providers/index.ts';
 import { DEFAULT_POOL_LABELS } from '../heal/world.ts';
 import {
   maintenanceWindowsSchema,
@@ -33,12 +33,13 @@ export const workerEnvSchema = z.object({
   NODEHEAL_WORKER_LOCK_MS: int(1000, 600_000, 30_000),
   NODEHEAL_WORKER_STALLED_MS: int(500, 600_000, 30_000),
   NODEHEAL_POOL_LABELS: z.string().optional(),
+  /** Which registered provider replaces which nodes: JSON `[{selector, provider}]`, first match wins. */
   NODEHEAL_PROVIDERS: json(providerRulesSchema).optional(),
   /**
    * The provider of nodes no NODEHEAL_PROVIDERS rule matches. Unset: none, and a `replace` of
    * such a node fails ("no provider for this pool") instead of deleting it.
    */
-  NODEHEAL_DEFAULT_PROVIDER: z.enum(PROVIDER_NAMES).optional(),
+  NODEHEAL_DEFAULT_PROVIDER: providerNameSchema.optional(),
   NODEHEAL_SAFETY: json(safetyConfigSchema.partial()).optional(),
   /**
    * The self-fencing pool (chart agent.selfFence), JSON `{selector, safeTimeSeconds}`: a node

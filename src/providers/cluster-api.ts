@@ -15,6 +15,7 @@ import { listCustomObjects, type KubeObject, type ResourceRef } from '../kube/cu
 import { ConflictError, kubeCall, kubeGet, NotFoundError } from '../kube/errors.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
 import type { FenceResult, Provider, ReplaceResult } from '../actions/interfaces.ts';
+import { defineProvider } from './provider-definition.ts';
 
 export const MACHINES: ResourceRef = {
   group: 'cluster.x-k8s.io',
@@ -151,3 +152,25 @@ export class ClusterApiProvider implements Provider {
     };
   }
 }
+
+/** The `cluster-api` provider: no settings beyond its name. */
+export const clusterApiProvider = defineProvider({
+  name: 'cluster-api',
+  summary: 'deletes the Machine of the node; its MachineSet (or control plane) makes a new one',
+  configSchema: null,
+  create: (kubeConfig, { logger }) => new ClusterApiProvider(kubeConfig, { logger }),
+  rbac: [
+    {
+      apiGroup: 'cluster.x-k8s.io',
+      resource: 'machines',
+      verbs: ['get', 'list', 'delete'],
+      why: 'find the Machine whose status.nodeRef is the node (the annotated one, else all), delete it',
+    },
+    {
+      apiGroup: '',
+      resource: 'nodes',
+      verbs: ['get'],
+      why: 'tell a node already replaced (gone, or its Machine deleted) from one Cluster API does not manage',
+    },
+  ],
+});

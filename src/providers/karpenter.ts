@@ -12,6 +12,7 @@ import { listCustomObjects, type KubeObject, type ResourceRef } from '../kube/cu
 import { ConflictError, kubeCall, kubeGet, NotFoundError } from '../kube/errors.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
 import type { FenceResult, Provider, ReplaceResult } from '../actions/interfaces.ts';
+import { defineProvider } from './provider-definition.ts';
 
 export const NODECLAIMS: ResourceRef = {
   group: 'karpenter.sh',
@@ -124,3 +125,25 @@ export class KarpenterProvider implements Provider {
     };
   }
 }
+
+/** The `karpenter` provider: no settings beyond its name. */
+export const karpenterProvider = defineProvider({
+  name: 'karpenter',
+  summary: 'deletes the NodeClaim of the node; Karpenter provisions capacity for its pods',
+  configSchema: null,
+  create: (kubeConfig, { logger }) => new KarpenterProvider(kubeConfig, { logger }),
+  rbac: [
+    {
+      apiGroup: 'karpenter.sh',
+      resource: 'nodeclaims',
+      verbs: ['list', 'delete'],
+      why: 'find the NodeClaim of the node (status.nodeName or providerID), delete it',
+    },
+    {
+      apiGroup: '',
+      resource: 'nodes',
+      verbs: ['get'],
+      why: 'tell a node already replaced (gone, or its NodeClaim deleted) from one Karpenter does not manage',
+    },
+  ],
+});

@@ -18,6 +18,7 @@ import { ConflictError, kubeCall, kubeGet, NotFoundError } from '../kube/errors.
 import { mergePatch } from '../kube/patch.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
 import type { FenceResult, Provider, ReplaceResult } from '../actions/interfaces.ts';
+import { defineProvider } from './provider-definition.ts';
 
 export const KWOK_NODE_LABEL = 'kwok.x-k8s.io/node';
 export const KWOK_MANAGED_VALUE = 'fake';
@@ -238,3 +239,31 @@ export class KwokProvider implements Provider {
     return { outcome: 'fenced', detail: `kwok: the simulated machine of ${name} is switched off` };
   }
 }
+
+/**
+ * The `kwok` provider (the local simulated pool): no settings beyond its name; its pool label and
+ * timeouts keep their defaults (KwokProviderOptions is for tests constructing it directly).
+ */
+export const kwokProvider = defineProvider({
+  name: 'kwok',
+  summary: 'creates a fresh KWOK Node for the pool, then deletes the old one (simulation only)',
+  configSchema: null,
+  create: (kubeConfig, { logger }) => new KwokProvider(kubeConfig, { logger }),
+  rbac: [
+    {
+      apiGroup: '',
+      resource: 'nodes',
+      verbs: ['get', 'list', 'patch', 'delete'],
+      why:
+        'read the old node and wait for its replacement, list the pool for a free address, ' +
+        'switch the simulated machine off (fence), delete the old Node',
+    },
+    {
+      apiGroup: '',
+      resource: 'nodes',
+      verbs: ['create'],
+      why: 'create the replacement Node object',
+      chartValue: 'kwokProvider.enabled',
+    },
+  ],
+});

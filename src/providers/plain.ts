@@ -8,6 +8,7 @@ import { CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node
 import { ConflictError, kubeCall, NotFoundError } from '../kube/errors.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
 import type { Provider, ReplaceResult } from '../actions/interfaces.ts';
+import { defineProvider } from './provider-definition.ts';
 
 export interface PlainProviderOptions {
   logger?: Logger;
@@ -50,3 +51,19 @@ export class PlainProvider implements Provider {
     };
   }
 }
+
+/** The `plain` provider: no settings beyond its name. */
+export const plainProvider = defineProvider({
+  name: 'plain',
+  summary: 'deletes the Node object only; the cloud node pool brings up a replacement',
+  configSchema: null,
+  create: (kubeConfig, { logger }) => new PlainProvider(kubeConfig, { logger }),
+  rbac: [
+    {
+      apiGroup: '',
+      resource: 'nodes',
+      verbs: ['delete'],
+      why: 'delete the Node (uid precondition)',
+    },
+  ],
+});

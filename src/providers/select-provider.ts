@@ -1,25 +1,22 @@
 // Which provider replaces a node: chosen per pool by node label selectors from configuration.
-import type { KubeConfig, V1Node } from '@kubernetes/client-node';
+import type { V1Node } from '@kubernetes/client-node';
 import { z } from 'zod';
-import type { Logger } from '../log/index.ts';
 import type { Provider } from '../actions/interfaces.ts';
-import { ClusterApiProvider } from './cluster-api.ts';
-import { KarpenterProvider } from './karpenter.ts';
-import { KwokProvider, type KwokProviderOptions } from './kwok.ts';
-import { PlainProvider } from './plain.ts';
+import { PROVIDER_NAMES, type ProviderName } from './registry.ts';
 
-export type ProviderName = Provider['name'];
-export const PROVIDER_NAMES = [
-  'cluster-api',
-  'karpenter',
-  'plain',
-  'kwok',
-] as const satisfies readonly ProviderName[];
+// The integration tests import createProviders from this file.
+export { createProviders } from './registry.ts';
 
-/** One configuration entry: nodes whose labels match every pair of `selector` use `provider`. */
+/** A registered provider name (NODEHEAL_DEFAULT_PROVIDER, a rule's `provider`). */
+export const providerNameSchema = z.enum(PROVIDER_NAMES);
+
+/**
+ * One configuration entry: nodes whose labels match every pair of `selector` use `provider`, one
+ * of the registered names.
+ */
 export const providerRuleSchema = z.object({
   selector: z.record(z.string().min(1), z.string()),
-  provider: z.enum(PROVIDER_NAMES),
+  provider: providerNameSchema,
 });
 export const providerRulesSchema = z.array(providerRuleSchema).default([]);
 export type ProviderRule = z.infer<typeof providerRuleSchema>;
@@ -72,23 +69,4 @@ export function selectProvider(
     );
   }
   return provider;
-}
-
-export interface ProvidersOptions {
-  logger?: Logger;
-  kwok?: KwokProviderOptions;
-}
-
-/** Every provider over one Kubernetes client configuration. */
-export function createProviders(
-  kc: KubeConfig,
-  options: ProvidersOptions = {},
-): Record<ProviderName, Provider> {
-  const logger = options.logger ? { logger: options.logger } : {};
-  return {
-    'cluster-api': new ClusterApiProvider(kc, logger),
-    karpenter: new KarpenterProvider(kc, logger),
-    plain: new PlainProvider(kc, logger),
-    kwok: new KwokProvider(kc, { ...logger, ...options.kwok }),
-  };
 }
