@@ -130,7 +130,14 @@ export function buildCli(): Command {
 
   program
     .command('simulate')
-    .description('read an Alertmanager payload on stdin and print what nodeheal would do')
+    .description(
+      'read a webhook payload (Alertmanager, or --source grafana) on stdin and print what nodeheal would do',
+    )
+    .option(
+      '--source <name>',
+      'alert source of the payload: alertmanager or grafana',
+      'alertmanager',
+    )
     .option(
       '--rules <file>',
       'remedy catalog',
@@ -139,8 +146,9 @@ export function buildCli(): Command {
     .option('--now <time>', 'evaluate as of this RFC3339 time (default: now)')
     .option('--kubeconfig <file>', 'resolve instance labels against this cluster (read-only)')
     .option('--json', 'print JSON', false)
-    .action((opts: { rules: string; now?: string; json: boolean; kubeconfig?: string }) =>
-      run(async () => (await import('./simulate.ts')).simulate(opts)),
+    .action(
+      (opts: { rules: string; now?: string; json: boolean; kubeconfig?: string; source: string }) =>
+        run(async () => (await import('./simulate.ts')).simulate(opts)),
     );
   program
     .command('status')

@@ -2,12 +2,8 @@
 import type { Server } from 'node:http';
 import { loadConfig, type Config } from '../config/index.ts';
 import { redisHealStore } from '../store/heal-store.ts';
-import {
-  buildApp,
-  redisIntakeStore,
-  SecretSource,
-  type WebhookCredentials,
-} from '../intake/index.ts';
+import { buildApp, SecretSource, type WebhookCredentials } from '../http/index.ts';
+import { redisIntakeStore } from '../store/index.ts';
 import { buildNodeIndex } from '../kube/node-index.ts';
 import { probeApiserver, type ApiserverProbe } from '../kube/apiserver-probe.ts';
 import { loadKubeConfig, watchNodes, type NodeCache } from '../kube/index.ts';

@@ -1,10 +1,11 @@
-// `nodeheal simulate < payload.json`: what nodeheal would do with a webhook payload, without
-// side effects. Triage starts from an empty history (as for a first delivery); with --kubeconfig
-// the `instance` label is resolved against the cluster's Nodes (read-only).
+// `nodeheal simulate [--source NAME] < payload.json`: what nodeheal would do with a webhook
+// payload of any alert source (Alertmanager by default), without side effects. Triage starts
+// from an empty history (as for a first delivery); with --kubeconfig the `instance` label is
+// resolved against the cluster's Nodes (read-only).
 import { envSchema } from '../config/config-schema.ts';
-import { parseAlertmanagerPayload } from '../sources/alertmanager/payload.ts';
+import { normaliseAlerts } from '../intake/index.ts';
 import { buildNodeIndex, type NodeIndex, type NodeLike } from '../kube/node-index.ts';
-import { normaliseAlerts } from '../intake/normalise.ts';
+import { ALERT_SOURCES, sourceNamed } from '../sources/index.ts';
 import { matchFault, formatDuration } from '../rules/index.ts';
 import { triage } from '../triage/index.ts';
 import { loadRulesOrThrow } from './load-rules.ts';
@@ -14,6 +15,8 @@ export interface SimulateOptions {
   now?: string;
   json: boolean;
   kubeconfig?: string;
+  /** The alert source whose payload is on stdin (default alertmanager). */
+  source?: string;
 }
 
 async function readStdin(): Promise<string> {
@@ -39,9 +42,16 @@ export async function simulate(options: SimulateOptions): Promise<number> {
     process.stderr.write(`simulate: stdin is not JSON: ${(error as Error).message}\n`);
     return 1;
   }
-  const parsed = parseAlertmanagerPayload(body);
+  const source = sourceNamed(options.source ?? 'alertmanager');
+  if (!source) {
+    process.stderr.write(
+      `simulate: unknown source ${JSON.stringify(options.source)}; one of ${ALERT_SOURCES.map((s) => s.name).join(', ')}\n`,
+    );
+    return 1;
+  }
+  const parsed = source.parse(body);
   if (!parsed.ok) {
-    process.stderr.write(`simulate: invalid Alertmanager payload: ${parsed.error}\n`);
+    process.stderr.write(`simulate: invalid ${source.name} payload: ${parsed.error}\n`);
     return 1;
   }
   const catalog = await loadRulesOrThrow(options.rules);
@@ -64,7 +74,7 @@ export async function simulate(options: SimulateOptions): Promise<number> {
     ? { name: env.data.NODEHEAL_CLUSTER, label: env.data.NODEHEAL_CLUSTER_LABEL }
     : undefined;
   const { alerts, ignored } = normaliseAlerts(
-    parsed.payload,
+    parsed.batch.alerts,
     await nodeIndexFrom(options.kubeconfig),
     scope,
   );

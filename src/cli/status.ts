@@ -4,7 +4,7 @@
 // reached within 3 s.
 import { loadConfig } from '../config/index.ts';
 import { redisHealStore } from '../store/heal-store.ts';
-import { isDns1123Subdomain } from '../intake/normalise.ts';
+import { isDns1123Subdomain } from '../triage/index.ts';
 import { producerConnection } from '../queue/redis-connection.ts';
 import {
   DEFAULT_LIST_LIMIT,

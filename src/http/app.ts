@@ -1,8 +1,11 @@
-// The HTTP application (no listen here): webhook intake, health, readiness and metrics.
+// The HTTP application (no listen here): it composes the routers of every part: a webhook per
+// alert source, the status pages, the admin API, health, readiness and metrics.
 import express, { type Express } from 'express';
+import type { IntakeDeps } from '../intake/index.ts';
 import { observeQueueJobs } from '../metrics/index.ts';
+import { ALERT_SOURCES } from '../sources/index.ts';
 import { statusRouter, type StatusDeps } from '../status/index.ts';
-import type { IntakeDeps } from '../intake/process-alerts.ts';
+import { adminRouter } from './admin-router.ts';
 import { webhookRouter, type WebhookOptions } from './webhook-route.ts';
 
 export interface AppDeps extends IntakeDeps {
@@ -22,7 +25,7 @@ export function buildApp(deps: AppDeps): Express {
   app.set('etag', false);
 
   // First: the webhook is the hot path, and express tries routes in order.
-  app.use(webhookRouter(deps, deps.webhook));
+  app.use(webhookRouter(ALERT_SOURCES, deps, deps.webhook));
 
   app.get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok\n');
@@ -51,7 +54,10 @@ export function buildApp(deps: AppDeps): Express {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
-  if (deps.status) app.use(statusRouter(deps.status));
+  if (deps.status) {
+    app.use(statusRouter(deps.status));
+    app.use(adminRouter(deps.status));
+  }
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });

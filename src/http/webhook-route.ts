@@ -1,12 +1,13 @@
-// POST /webhook/alertmanager: authenticate, limit, validate, record durably, then answer.
+// POST /webhook/<source> (alertmanager, grafana): authenticate, limit, validate, record durably,
+// then answer. Every source gets the same auth, limits, durability, dedupe and debounce.
 //   200 every alert recorded (body: received, the first 1,000 outcomes, outcomesOmitted)
 //   400 malformed or unsupported version · 401 credentials · 413 too large
-//   503 Redis unreachable (Alertmanager retries; nothing is lost)
+//   503 Redis unreachable (the sender retries; nothing is lost)
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { observeWebhookResponse } from '../metrics/index.ts';
-import { parseAlertmanagerPayload } from '../sources/alertmanager/payload.ts';
+import { processAlerts, type IntakeDeps } from '../intake/index.ts';
+import type { AlertSource } from '../sources/index.ts';
 import { checkAuthorization, wwwAuthenticateHeader, type WebhookCredentials } from './auth.ts';
-import { processWebhook, type IntakeDeps } from '../intake/process-alerts.ts';
 
 export interface WebhookOptions {
   /** Current credentials; a function so that rotated secret files are picked up. */
@@ -17,7 +18,11 @@ export interface WebhookOptions {
 /** Per-alert outcomes listed in a 200 answer; the rest are only counted. */
 export const MAX_OUTCOMES_IN_ANSWER = 1000;
 
-export function webhookRouter(deps: IntakeDeps, options: WebhookOptions): Router {
+export function webhookRouter(
+  sources: readonly AlertSource[],
+  deps: IntakeDeps,
+  options: WebhookOptions,
+): Router {
   const router = express.Router();
   const answer = (res: Response, code: number, body: Record<string, unknown>) => {
     observeWebhookResponse(deps.metrics, code);
@@ -49,21 +54,19 @@ export function webhookRouter(deps: IntakeDeps, options: WebhookOptions): Router
     });
   };
 
-  router.post(
-    '/webhook/alertmanager',
-    authenticate,
-    express.json({ limit: options.bodyLimit, type: () => true, strict: true }),
-    async (req: Request, res: Response) => {
-      const parsed = parseAlertmanagerPayload(req.body);
+  const json = express.json({ limit: options.bodyLimit, type: () => true, strict: true });
+  for (const source of sources) {
+    router.post(source.path, authenticate, json, async (req: Request, res: Response) => {
+      const parsed = source.parse(req.body);
       if (!parsed.ok) {
-        deps.logger.warn({ error: parsed.error }, 'rejected webhook payload');
+        deps.logger.warn({ source: source.name, error: parsed.error }, 'rejected webhook payload');
         answer(res, 400, { error: parsed.error });
         return;
       }
       try {
-        const outcomes = await processWebhook(parsed.payload, deps);
-        const received = parsed.payload.alerts.length;
-        // Alertmanager ignores the body; people reading it need the first alerts, not 40,000.
+        const outcomes = await processAlerts(parsed.batch, deps);
+        const received = parsed.batch.alerts.length;
+        // Senders ignore the body; people reading it need the first alerts, not 40,000.
         answer(
           res,
           200,
@@ -77,13 +80,13 @@ export function webhookRouter(deps: IntakeDeps, options: WebhookOptions): Router
         );
       } catch (error) {
         deps.logger.error(
-          { err: error },
-          'could not record webhook; answering 503 so Alertmanager retries',
+          { err: error, source: source.name },
+          'could not record webhook; answering 503 so the sender retries',
         );
         answer(res, 503, { error: 'alerts could not be recorded; retry later' });
       }
-    },
-  );
+    });
+  }
 
   // Body parser errors: too large, or not JSON.
   router.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {

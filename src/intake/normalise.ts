@@ -1,12 +1,10 @@
-// Normalisation: a validated Alertmanager payload becomes NodeAlert[] (each tied to one Kubernetes
-// Node) plus the alerts that could not be tied to a Node and why. Pure: the NodeIndex is a
-// snapshot passed in. Label values are data only: they are validated, copied and hashed, never
-// interpreted.
+// Normalisation: the alerts a source delivered (any source: they are source-neutral by now)
+// become NodeAlert[] (each tied to one Kubernetes Node) plus the alerts that could not be tied
+// to a Node and why. Pure: the NodeIndex is a snapshot passed in. Label values are data only:
+// they are validated, copied and hashed, never interpreted.
 import { createHash } from 'node:crypto';
-import type { NodeAlert } from '../triage/node-alert.ts';
-import { parseRfc3339 } from '../sources/alertmanager/payload.ts';
-import type { AlertmanagerAlert, AlertmanagerPayload } from '../sources/alertmanager/payload.ts';
-import type { NodeIndex } from '../kube/node-index.ts';
+import type { NodeIndex } from '../kube/index.ts';
+import { isDns1123Subdomain, type NodeAlert, type ReceivedAlert } from '../triage/index.ts';
 
 export type IgnoreReason = 'no_node' | 'invalid_node' | 'other_cluster' | 'no_cluster';
 
@@ -32,20 +30,6 @@ export interface NormaliseResult {
 
 /** Labels that name the Node directly, in priority order. */
 export const NODE_LABELS = ['node', 'kubernetes_node', 'nodename'] as const;
-
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-/**
- * Whether `value` is a valid Kubernetes object name of the DNS-1123 subdomain kind (what Node
- * names are).
- *
- * - 1 to 253 characters of lowercase alphanumerics, `-` and `.`.
- * - Each dot-separated label is 1 to 63 characters and starts and ends with an alphanumeric.
- */
-export function isDns1123Subdomain(value: string): boolean {
-  if (value.length === 0 || value.length > 253) return false;
-  return value.split('.').every((label) => label.length <= 63 && DNS1123_LABEL.test(label));
-}
 
 /**
  * The host part of a Prometheus `instance` label, or undefined when there is none.
@@ -184,50 +168,42 @@ export function clusterCheck(
   return { ok: true };
 }
 
-function toNodeAlert(alert: AlertmanagerAlert, node: string, cluster?: string): NodeAlert {
+function toNodeAlert(alert: ReceivedAlert, node: string, cluster?: string): NodeAlert {
   const labels = { ...alert.labels };
-  const startsAt = parseRfc3339(alert.startsAt);
-  const endsAt = parseRfc3339(alert.endsAt);
-  if (startsAt === undefined || endsAt === undefined) {
-    // The schema already checked both; reaching here means it was bypassed.
-    throw new TypeError('normaliseAlerts needs a payload validated by parseAlertmanagerPayload');
-  }
   const result: NodeAlert = {
     node,
     alertname: labels.alertname ?? '',
     status: alert.status,
     labels,
     annotations: { ...alert.annotations },
-    startsAt,
+    startsAt: alert.startsAt,
     fingerprint: alert.fingerprint ? alert.fingerprint : labelsFingerprint(labels),
   };
   if (cluster !== undefined) result.cluster = cluster;
-  // Go's zero time (year 1) means "not ended".
-  if (endsAt.getUTCFullYear() > 1) result.endsAt = endsAt;
-  if (alert.generatorURL !== '') result.generatorURL = alert.generatorURL;
+  if (alert.endsAt !== undefined) result.endsAt = alert.endsAt;
+  if (alert.generatorURL !== undefined) result.generatorURL = alert.generatorURL;
   return result;
 }
 
 /**
- * Turns a validated payload into NodeAlerts.
+ * Turns the alerts a source delivered into NodeAlerts.
  *
- * - Each alert keeps its own status (not the group's), labels and annotations (copied).
+ * - Each alert keeps its status, labels and annotations (copied).
  * - The Node comes from `resolveNode` (labels `node`, `kubernetes_node`, `nodename`, then
  *   `instance` through the index); alerts without a Node are listed in `ignored` with the reason.
- * - `fingerprint` is Alertmanager's when present and non-empty, else `labelsFingerprint(labels)`.
- * - `endsAt` is undefined for Go's zero time; `generatorURL` is undefined when empty.
+ * - `fingerprint` is the source's when present and non-empty, else `labelsFingerprint(labels)`.
  * - With a cluster scope, alerts of other clusters (or of none) are ignored first
  *   (`clusterCheck`), and the others carry the cluster (it becomes part of their dedupe key).
  * - Order is preserved.
  */
 export function normaliseAlerts(
-  payload: AlertmanagerPayload,
+  received: readonly ReceivedAlert[],
   index: NodeIndex,
   scope?: ClusterScope,
 ): NormaliseResult {
   const alerts: NodeAlert[] = [];
   const ignored: IgnoredAlert[] = [];
-  for (const alert of payload.alerts) {
+  for (const alert of received) {
     const inScope = clusterCheck(alert.labels, scope);
     if (!inScope.ok) {
       ignored.push({

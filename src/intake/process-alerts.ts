@@ -1,5 +1,6 @@
-// From a validated webhook payload to recorded decisions and queue operations. Idempotent: an
-// Alertmanager retry, repeat or HA duplicate of the same payload changes nothing more.
+// From one delivery of any alert source (normalised by the source) to recorded decisions and
+// queue operations. Idempotent: a retry, repeat or HA duplicate of the same delivery changes
+// nothing more, and the same fault delivered by two sources is one heal (same dedupe key).
 import type { Logger } from '../log/index.ts';
 import {
   observeAlertIgnored,
@@ -18,7 +19,7 @@ import {
   type NodeAlert,
   type TriageDecision,
 } from '../triage/index.ts';
-import type { AlertmanagerPayload } from '../sources/alertmanager/payload.ts';
+import type { ReceivedBatch } from '../sources/index.ts';
 import type { AlertRecord, IntakeStore } from '../store/intake-store.ts';
 import type { NodeIndex } from '../kube/node-index.ts';
 import { normaliseAlerts, type ClusterScope } from './normalise.ts';
@@ -59,18 +60,18 @@ interface Triaged {
   decision: TriageDecision;
 }
 
-export async function processWebhook(
-  payload: AlertmanagerPayload,
+export async function processAlerts(
+  batch: ReceivedBatch,
   deps: IntakeDeps,
 ): Promise<AlertOutcome[]> {
-  const { alerts, ignored } = normaliseAlerts(payload, deps.nodeIndex(), deps.cluster);
+  const { alerts, ignored } = normaliseAlerts(batch.alerts, deps.nodeIndex(), deps.cluster);
   const catalog = deps.catalog();
   const withFaults = alerts.map((alert) => {
     const fault = matchFault(catalog, alert);
     return { alert, fault, key: dedupeKey(alert.node, fault, alert.cluster) };
   });
   const keys = [...new Set(withFaults.map((a) => a.key))];
-  const context = { groupKey: payload.groupKey, receiver: payload.receiver };
+  const context = { groupKey: batch.groupKey, receiver: batch.receiver, source: batch.source };
 
   let triaged: Triaged[] = [];
   let committed = false;
@@ -122,7 +123,7 @@ export async function processWebhook(
 
   const queueWrites = applyQueueOperations(triaged, finalHistories, deps);
   if (queueWrites) await queueWrites;
-  return report(triaged, ignored, deps, payload);
+  return report(triaged, ignored, deps, batch);
 }
 
 /**
@@ -202,7 +203,7 @@ function alertRecord(
   fault: string,
   decision: TriageDecision,
   receivedAt: string,
-  context: { groupKey: string; receiver: string },
+  context: { groupKey: string; receiver: string; source: string },
 ): AlertRecord {
   return {
     receivedAt,
@@ -219,6 +220,7 @@ function alertRecord(
     dueAt: decision.kind === 'debounce' ? isoTime(decision.dueAt) : '',
     groupKey: context.groupKey,
     receiver: context.receiver,
+    source: context.source,
   };
 }
 
@@ -226,13 +228,13 @@ function report(
   triaged: Triaged[],
   ignored: ReturnType<typeof normaliseAlerts>['ignored'],
   deps: IntakeDeps,
-  payload: AlertmanagerPayload,
+  batch: ReceivedBatch,
 ): AlertOutcome[] {
   const outcomes: AlertOutcome[] = [];
   // Counted per label set first, then one increment each: a 100-alert request is a handful of
   // metric updates, not three hundred.
   const tally = new Tally();
-  for (const a of payload.alerts) tally.add('received', a.status);
+  for (const a of batch.alerts) tally.add('received', a.status);
   for (const i of ignored) {
     tally.add('ignored', i.reason);
     deps.logger.info({ alertname: i.alertname, reason: i.reason }, i.detail);

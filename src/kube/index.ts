@@ -1,6 +1,7 @@
 // The Kubernetes adapter: client configuration and watched caches.
 export { loadKubeConfig } from './kube-config.ts';
 export { watchNodes, type NodeCache } from './node-cache.ts';
+export { buildNodeIndex, type NodeIndex } from './node-index.ts';
 export {
   classForStatus,
   ConflictError,

@@ -1,6 +1,6 @@
 // Status: the JSON API and HTML pages over heal records (GET /heals, /heals/:id, /nodes/:node),
 // the admin API (pause, resume, cancel), and the text views of `nodeheal status`.
-export { ADMIN_ACTOR, statusRouter, type StatusDeps } from './status-router.ts';
+export { firstIssue, statusRouter, type StatusDeps } from './status-router.ts';
 export {
   DEFAULT_LIST_LIMIT,
   HEAL_ID_PATTERN,

@@ -1,16 +1,13 @@
-// The status API and pages: GET /heals, /heals/:id, /nodes/:node as JSON, or as HTML when the
-// client prefers text/html (the pages Grafana data links open); and the admin API
-// (POST /admin/pause, /admin/resume, /heals/:id/cancel, /heals/:id/fence, GET /admin/pause)
-// behind the admin token.
-//   200/202 ok · 400 bad id, node or query · 401 missing or wrong admin token · 403 admin API
-//   disabled (no token configured) · 404 unknown heal · 409 heal already finished · 503 Redis down
+// The status API and pages: GET /heals, /heals/:id, /nodes/:node and /remedies as JSON, or as
+// HTML when the client prefers text/html (the pages Grafana data links open). Read-only: the
+// admin API that changes things is `http/admin-router.ts`.
+//   200 ok · 400 bad id, node or query · 404 unknown heal · 503 Redis down
 import { successStats } from '../heal/success-rate.ts';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { HEAL_STATUSES, type HealRecord } from '../heal/heal-record.ts';
+import { HEAL_STATUSES } from '../heal/heal-record.ts';
 import type { HealStore, PauseState } from '../store/heal-store.ts';
-import { checkAuthorization, wwwAuthenticateHeader } from '../http/auth.ts';
-import { isDns1123Subdomain } from '../intake/normalise.ts';
+import { isDns1123Subdomain } from '../triage/index.ts';
 import type { Logger } from '../log/index.ts';
 import {
   DEFAULT_LIST_LIMIT,
@@ -41,9 +38,6 @@ export interface StatusDeps {
   logger?: Logger;
 }
 
-/** Who the admin API acts as, in pause states and cancel requests. */
-export const ADMIN_ACTOR = 'admin-api';
-const ADMIN_REALM = 'nodeheal-admin';
 /** A status filter looks at this many of the newest heals. */
 const FILTER_WINDOW = MAX_LIST_LIMIT;
 
@@ -61,21 +55,6 @@ const listQuerySchema = z.object({
     .default(DEFAULT_LIST_LIMIT),
 });
 
-const pauseBodySchema = z
-  .object({ reason: z.string().max(1000, 'reason is at most 1000 characters').optional() })
-  .strict();
-
-/** POST /heals/:id/fence: who confirms (shown with the admin actor) and why. */
-const fenceBodySchema = z
-  .object({
-    by: z
-      .string()
-      .regex(/^[\w.@+-]{1,100}$/, 'by is a user name: letters, digits, . _ @ + - (at most 100)')
-      .optional(),
-    reason: z.string().max(500, 'reason is at most 500 characters').optional(),
-  })
-  .strict();
-
 type Format = 'json' | 'html';
 
 /** HTML only when the client prefers it over JSON (browsers); JSON for everything else. */
@@ -83,7 +62,8 @@ function formatOf(req: Request): Format {
   return req.accepts(['json', 'html']) === 'html' ? 'html' : 'json';
 }
 
-function firstIssue(error: z.ZodError): string {
+/** The first problem of a request, as `field: message`. */
+export function firstIssue(error: z.ZodError): string {
   const issue = error.issues[0];
   if (!issue) return 'invalid request';
   return issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message;
@@ -239,159 +219,6 @@ export function statusRouter(deps: StatusDeps): Router {
     } catch (error) {
       unavailable(req, res, error);
     }
-  });
-
-  // ---- admin API ------------------------------------------------------------------------------
-
-  const requireAdmin = (req: Request, res: Response, next: NextFunction) => {
-    let token: string | undefined;
-    try {
-      token = deps.adminToken?.();
-    } catch (error) {
-      deps.logger?.error({ err: error }, 'admin token unavailable');
-      res.status(503).json({ error: 'admin token unavailable' });
-      return;
-    }
-    if (!token) {
-      res.status(403).json({ error: 'admin API disabled: NODEHEAL_ADMIN_TOKEN is not set' });
-      return;
-    }
-    const creds = { bearerToken: token };
-    const result = checkAuthorization(req.get('authorization'), creds);
-    if (result === 'ok') {
-      next();
-      return;
-    }
-    deps.logger?.warn(
-      { path: req.path, result, ip: req.ip },
-      'admin API request refused: bad credentials',
-    );
-    res.setHeader('WWW-Authenticate', wwwAuthenticateHeader(creds, ADMIN_REALM));
-    res.status(401).json({
-      error: result === 'missing' ? 'admin token required' : 'invalid admin token',
-    });
-  };
-
-  // Any content type: `curl -d '{"reason":"…"}'` sends form-urlencoded by default.
-  const adminJson = express.json({ limit: '16kb', strict: true, type: () => true });
-
-  router.get('/admin/pause', requireAdmin, async (req, res) => {
-    try {
-      res.set('Cache-Control', 'no-store').json({ paused: await pausedState() });
-    } catch (error) {
-      unavailable(req, res, error);
-    }
-  });
-
-  router.post('/admin/pause', requireAdmin, adminJson, async (req, res) => {
-    const body = pauseBodySchema.safeParse((req.body as unknown) ?? {});
-    if (!body.success) {
-      res.status(400).json({ error: firstIssue(body.error) });
-      return;
-    }
-    const state: PauseState = {
-      by: ADMIN_ACTOR,
-      at: deps.now().getTime(),
-      reason: body.data.reason ?? '',
-    };
-    try {
-      await deps.store.pause(state);
-      deps.logger?.warn({ by: state.by, reason: state.reason }, 'healing paused');
-      res.json({ paused: state });
-    } catch (error) {
-      unavailable(req, res, error);
-    }
-  });
-
-  router.post('/admin/resume', requireAdmin, async (req, res) => {
-    try {
-      const was = (await deps.store.paused()) ?? null;
-      await deps.store.resume();
-      deps.logger?.warn({ by: ADMIN_ACTOR, wasPaused: was !== null }, 'healing resumed');
-      res.json({ paused: null, was });
-    } catch (error) {
-      unavailable(req, res, error);
-    }
-  });
-
-  /**
-   * The running heal named by `:id`, or undefined once the answer is sent: 400 for a bad id,
-   * 404 for none, 409 for a heal that has ended.
-   */
-  const runningHeal = async (req: Request, res: Response): Promise<HealRecord | undefined> => {
-    const id = typeof req.params.id === 'string' ? req.params.id : '';
-    if (!HEAL_ID_PATTERN.test(id)) {
-      res.status(400).json({ error: 'invalid heal id' });
-      return undefined;
-    }
-    const record = await deps.store.get(id);
-    if (!record) {
-      res.status(404).json({ error: `no heal ${id}` });
-      return undefined;
-    }
-    if (record.status !== 'running') {
-      res.status(409).json({ error: `heal ${id} already ${record.status}`, status: record.status });
-      return undefined;
-    }
-    return record;
-  };
-
-  router.post('/heals/:id/cancel', requireAdmin, async (req, res) => {
-    try {
-      const record = await runningHeal(req, res);
-      if (!record) return;
-      await deps.store.requestCancel(record.id, ADMIN_ACTOR);
-      deps.logger?.warn(
-        { healId: record.id, node: record.node, fault: record.fault, by: ADMIN_ACTOR },
-        'heal cancel requested',
-      );
-      res.status(202).json({
-        id: record.id,
-        cancelRequestedBy: ADMIN_ACTOR,
-        links: { self: links.heal(record.id) },
-      });
-    } catch (error) {
-      unavailable(req, res, error);
-    }
-  });
-
-  router.post('/heals/:id/fence', requireAdmin, adminJson, async (req, res) => {
-    const body = fenceBodySchema.safeParse((req.body as unknown) ?? {});
-    if (!body.success) {
-      res.status(400).json({ error: firstIssue(body.error) });
-      return;
-    }
-    try {
-      const record = await runningHeal(req, res);
-      if (!record) return;
-      const id = record.id;
-      const by = body.data.by ? `${ADMIN_ACTOR} (${body.data.by})` : ADMIN_ACTOR;
-      const confirmation = {
-        healId: id,
-        by,
-        at: deps.now().getTime(),
-        reason: body.data.reason ?? '',
-      };
-      await deps.store.confirmFence(record.node, confirmation);
-      deps.logger?.warn(
-        { healId: id, node: record.node, by, reason: confirmation.reason },
-        'operator confirmed the node is down (fence)',
-      );
-      res
-        .status(202)
-        .json({ id, node: record.node, fence: confirmation, links: { self: links.heal(id) } });
-    } catch (error) {
-      unavailable(req, res, error);
-    }
-  });
-
-  // Admin body parser errors: too large or not JSON.
-  router.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
-    const e = error as { type?: string; status?: number; message?: string };
-    if (e.type === 'entity.too.large') res.status(413).json({ error: 'request body too large' });
-    else if (e.status !== undefined && e.status >= 400 && e.status < 500)
-      res.status(400).json({ error: `invalid request body: ${e.message ?? 'parse error'}` });
-    else next(error);
   });
 
   return router;

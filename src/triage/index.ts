@@ -1,5 +1,5 @@
 // Triage: pure decisions about incoming node alerts (dedupe key, debounce, flap detection).
-export type { AlertStatus, NodeAlert } from './node-alert.ts';
+export type { AlertStatus, NodeAlert, ReceivedAlert } from './node-alert.ts';
 export { dedupeKey } from './dedupe-key.ts';
 export { isoTime } from './iso-time.ts';
 export {
@@ -28,3 +28,4 @@ export {
   type ObserveReason,
   type TriageDecision,
 } from './triage.ts';
+export { isDns1123Subdomain } from './node-name.ts';

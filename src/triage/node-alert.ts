@@ -20,3 +20,19 @@ export interface NodeAlert {
   fingerprint: string;
   generatorURL?: string;
 }
+
+/**
+ * An alert as its source delivered it (Alertmanager, Grafana Alerting...), in no source's wire
+ * format and not yet tied to a Node: what every source's normaliser gives the intake.
+ */
+export interface ReceivedAlert {
+  status: AlertStatus;
+  labels: Readonly<Record<string, string>>;
+  annotations: Readonly<Record<string, string>>;
+  startsAt: Date;
+  /** Undefined while the alert has not ended. */
+  endsAt?: Date;
+  /** The source's own fingerprint, when it sends one. */
+  fingerprint?: string;
+  generatorURL?: string;
+}

@@ -14,7 +14,8 @@ import {
   type IntakeStore,
 } from '../../src/store/intake-store.ts';
 import { buildNodeIndex } from '../../src/kube/node-index.ts';
-import { processWebhook, type IntakeDeps } from '../../src/intake/process-alerts.ts';
+import { processAlerts, type IntakeDeps } from '../../src/intake/process-alerts.ts';
+import { alertmanagerSource } from '../../src/sources/index.ts';
 import { silentLogger } from '../../src/log/index.ts';
 import { createMetrics } from '../../src/metrics/index.ts';
 import { casUpdate, jsonParser } from '../../src/store/cas.ts';
@@ -196,6 +197,13 @@ describe('triage through the store', () => {
     };
   }
 
+  /** A payload as Alertmanager's source hands it to the intake. */
+  function batchOf(body: unknown) {
+    const parsed = alertmanagerSource.parse(body);
+    if (!parsed.ok) throw new Error(parsed.error);
+    return parsed.batch;
+  }
+
   function payload(node: string) {
     const startsAt = new Date(Date.now() - 10_000).toISOString();
     return {
@@ -225,7 +233,7 @@ describe('triage through the store', () => {
     const d = deps(redisIntakeStore(redis));
     const node = `store-running-${RUN}`;
     const body = payload(node);
-    const [first] = await processWebhook(body, d);
+    const [first] = await processAlerts(batchOf(body), d);
     expect(first).toMatchObject({ decision: 'debounce' });
     // The worker starts the heal: its own compare-and-set on the history, another connection.
     await casUpdate(
@@ -234,7 +242,7 @@ describe('triage through the store', () => {
       jsonParser<FaultHistory>(faultHistorySchema),
       (h) => ({ next: markHealStarted(h, 'heal-from-worker', new Date()), result: undefined }),
     );
-    const [again] = await processWebhook(body, d);
+    const [again] = await processAlerts(batchOf(body), d);
     // Not a stale "debounce": the intake triaged the repeat on the history the worker wrote.
     expect(again).toMatchObject({ decision: 'ignore', reason: 'heal-running' });
   });
@@ -253,7 +261,7 @@ describe('triage through the store', () => {
       })),
     };
     const logBefore = await other.xlen(ALERT_LOG_STREAM);
-    const outcomes = await processWebhook(body, d);
+    const outcomes = await processAlerts(batchOf(body), d);
     expect(outcomes).toHaveLength(count);
     expect(outcomes.every((o) => o.decision === 'debounce')).toBe(true);
     expect((await other.xlen(ALERT_LOG_STREAM)) - logBefore).toBe(count);
@@ -273,7 +281,10 @@ describe('triage through the store', () => {
     const d = deps(redisIntakeStore(redis));
     const node = `store-ha-${RUN}`;
     const body = payload(node);
-    const outcomes = await Promise.all([processWebhook(body, d), processWebhook(body, d)]);
+    const outcomes = await Promise.all([
+      processAlerts(batchOf(body), d),
+      processAlerts(batchOf(body), d),
+    ]);
     expect(outcomes.map((o) => o[0]?.decision)).toEqual(['debounce', 'debounce']);
     const raw = await other.get(historyKey(outcomes[0]?.[0]?.key ?? ''));
     const stored = faultHistorySchema.parse(JSON.parse(raw ?? '{}'));

@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { AlertmanagerPayload } from '../../../src/sources/alertmanager/payload.ts';
+import { isDns1123Subdomain, type ReceivedAlert } from '../../../src/triage/index.ts';
 import { parseAlertmanagerPayload } from '../../../src/sources/alertmanager/payload.ts';
+import { receivedAlerts } from '../../../src/sources/alertmanager/index.ts';
 import { buildNodeIndex } from '../../../src/kube/node-index.ts';
-import {
-  instanceHost,
-  isDns1123Subdomain,
-  labelsFingerprint,
-  normaliseAlerts,
-} from '../../../src/intake/normalise.ts';
+import { instanceHost, labelsFingerprint, normaliseAlerts } from '../../../src/intake/normalise.ts';
 
 const index = buildNodeIndex([
   {
@@ -41,7 +37,8 @@ interface AlertInput {
 }
 
 /** A payload validated by the real schema, so normalisation sees what the route would give it. */
-function payload(...alerts: AlertInput[]): AlertmanagerPayload {
+/** The alerts of a validated Alertmanager payload, as the source hands them to the intake. */
+function delivered(...alerts: AlertInput[]): ReceivedAlert[] {
   const result = parseAlertmanagerPayload({
     version: '4',
     groupKey: '{}:{}',
@@ -61,11 +58,11 @@ function payload(...alerts: AlertInput[]): AlertmanagerPayload {
     })),
   });
   if (!result.ok) throw new Error(result.error);
-  return result.payload;
+  return receivedAlerts(result.payload);
 }
 
 function nodeOf(labels: Record<string, string>) {
-  const { alerts, ignored } = normaliseAlerts(payload({ labels }), index);
+  const { alerts, ignored } = normaliseAlerts(delivered({ labels }), index);
   return alerts[0]?.node ?? ignored[0]?.reason;
 }
 
@@ -119,7 +116,7 @@ describe('normaliseAlerts: node resolution', () => {
 
   it('describes why an alert was ignored, without echoing raw control characters', () => {
     const result = normaliseAlerts(
-      payload(
+      delivered(
         { labels: { alertname: 'DiskFull', node: 'bad\nname' } },
         { labels: { alertname: 'KubeletDown', instance: 'worker-9:9100' } },
         { labels: { job: 'x' } },
@@ -150,7 +147,7 @@ describe('normaliseAlerts: node resolution', () => {
 describe('normaliseAlerts: fields', () => {
   it('maps a firing alert, zero endsAt becoming undefined', () => {
     const { alerts, ignored } = normaliseAlerts(
-      payload({
+      delivered({
         labels: { alertname: 'KubeletDown', node: 'worker-1', severity: 'critical' },
         annotations: { summary: 'down' },
         startsAt: '2024-05-01T12:00:00.123456789+02:00',
@@ -176,7 +173,7 @@ describe('normaliseAlerts: fields', () => {
 
   it('maps a resolved alert with its endsAt, and each alert keeps its own status', () => {
     const { alerts } = normaliseAlerts(
-      payload(
+      delivered(
         {
           status: 'resolved',
           labels: { alertname: 'A', node: 'worker-1' },
@@ -205,14 +202,14 @@ describe('normaliseAlerts: fields', () => {
   ])('%s', (_name, fingerprint, expected) => {
     const input: AlertInput = { labels: { alertname: 'A', node: 'worker-1' } };
     if (fingerprint !== undefined) input.fingerprint = fingerprint;
-    expect(normaliseAlerts(payload(input), index).alerts[0]?.fingerprint).toBe(expected);
+    expect(normaliseAlerts(delivered(input), index).alerts[0]?.fingerprint).toBe(expected);
   });
 
   it('copies labels so the payload and the NodeAlert do not share objects', () => {
-    const p = payload({ labels: { alertname: 'A', node: 'worker-1' } });
+    const p = delivered({ labels: { alertname: 'A', node: 'worker-1' } });
     const [alert] = normaliseAlerts(p, index).alerts;
-    expect(alert?.labels).toEqual(p.alerts[0]?.labels);
-    expect(alert?.labels).not.toBe(p.alerts[0]?.labels);
+    expect(alert?.labels).toEqual(p[0]?.labels);
+    expect(alert?.labels).not.toBe(p[0]?.labels);
   });
 });
 

@@ -1,0 +1,5 @@
+// HTTP: the application that composes every router (webhook per source, status, admin, health,
+// metrics), with the shared webhook authentication and body limits.
+export { buildApp, type AppDeps } from './app.ts';
+export { SecretSource, type WebhookCredentials } from './auth.ts';
+export { MAX_OUTCOMES_IN_ANSWER, type WebhookOptions } from './webhook-route.ts';
