@@ -1,40 +1,28 @@
-// The node agent's HTTP handler: authenticate every request (HMAC over the envelope), issue
-// challenges and accept each once (replay protection by the agent's monotonic clock, whatever its
-// wall clock says), refuse requests for another node, run at most one catalog command at a time,
-// answer a retried (heal id, command) from its record, and sign the response.
+// The node agent's command port: the order in which a request is checked before any command is
+// considered. Authenticate it (the HMAC over its envelope), issue a challenge or spend the one it
+// carries (replay protection by the agent's monotonic clock, whatever its wall clock says), refuse
+// other paths and methods, log a wall clock far off the requester's, then hand the run request to
+// the command dispatcher. Reading and signing the envelope is request-envelope.ts; which command
+// runs, and when, is command-dispatch.ts. Also the loopback health endpoint.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log/index.ts';
-import { catalogCommand, type AgentCatalog } from './agent-catalog.ts';
+import type { AgentCatalog } from './agent-catalog.ts';
 import { ChallengeStore } from './challenge-store.ts';
-import { ResultStore, type StoredResult } from './result-store.ts';
-import { runCommand, type CommandRun } from './run-command.ts';
+import { createCommandDispatcher, type RunningCommand } from './command-dispatch.ts';
 import {
-  AGENT_HEADERS,
+  readEnvelope,
+  sendJson,
+  verifyEnvelope,
+  type ResponseSigning,
+} from './request-envelope.ts';
+import { ResultStore } from './result-store.ts';
+import {
   CHALLENGE_PATH,
   CLOCK_SKEW_WARN_MS,
   RUN_PATH,
-  signResponse,
-  verifyChallengeRequest,
-  verifyRequest,
   type ChallengeRequestFields,
-  type SignedFields,
 } from './signing.ts';
-
-/** The JSON body of a 200 from `POST /v1/run`. */
-export interface AgentRunResponse {
-  outcome: 'ok' | 'failed';
-  exitCode: number;
-  output: string;
-  durationMs: number;
-  timedOut: boolean;
-  node: string;
-  command: string;
-  healId: string;
-  startedAt: string;
-  /** True when this is the recorded result of an earlier request (nothing ran now). */
-  recorded: boolean;
-}
 
 export interface AgentServerOptions {
   /** This node's name; requests for any other node are refused (403). */
@@ -66,90 +54,9 @@ export interface AgentServer {
   /** Request handler for `node:http` `createServer`. */
   handle: (req: IncomingMessage, res: ServerResponse) => void;
   /** The command running now, if any. */
-  running: () => { healId: string; command: string } | undefined;
+  running: () => RunningCommand | undefined;
   /** Resolves once no command is running. */
   idle: () => Promise<void>;
-}
-
-type Json = Record<string, unknown>;
-
-/** The secret that verified the request, and what the answer's signature is bound to. */
-interface Signing {
-  secret: string;
-  binding: string;
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-type Envelope =
-  | { kind: 'run'; fields: SignedFields; signature: string }
-  | { kind: 'challenge'; fields: ChallengeRequestFields; signature: string };
-
-/**
- * The signed envelope of a request: a run envelope when it carries a challenge header, else a
- * challenge-request envelope; undefined when a header it needs is missing.
- */
-function envelopeOf(req: IncomingMessage): Envelope | undefined {
-  const get = (name: string) => header(req, name);
-  const method = req.method ?? '';
-  const path = (req.url ?? '').split('?')[0] ?? '';
-  const node = get(AGENT_HEADERS.node);
-  const signature = get(AGENT_HEADERS.signature);
-  if (node === undefined || signature === undefined) return undefined;
-  const challenge = get(AGENT_HEADERS.challenge);
-  if (challenge === undefined) {
-    const nonce = get(AGENT_HEADERS.nonce);
-    if (nonce === undefined) return undefined;
-    return { kind: 'challenge', fields: { method, path, node, nonce }, signature };
-  }
-  const command = get(AGENT_HEADERS.command);
-  const healId = get(AGENT_HEADERS.healId);
-  const timestamp = get(AGENT_HEADERS.timestamp);
-  if (
-    command === undefined ||
-    healId === undefined ||
-    timestamp === undefined ||
-    !/^\d{1,16}$/.test(timestamp)
-  ) {
-    return undefined;
-  }
-  return {
-    kind: 'run',
-    fields: { method, path, node, command, healId, timestamp: Number(timestamp), challenge },
-    signature,
-  };
-}
-
-function send(res: ServerResponse, status: number, body: Json, signing?: Signing): void {
-  const text = JSON.stringify(body);
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    'cache-control': 'no-store',
-  };
-  if (signing) {
-    headers[AGENT_HEADERS.signature] = signResponse(signing.secret, signing.binding, status, text);
-  }
-  if (status === 401) headers['www-authenticate'] = 'NodehealHMAC realm="nodeheal-agent"';
-  res.writeHead(status, headers);
-  res.end(text);
-}
-
-function toResponse(node: string, record: StoredResult, recorded: boolean): AgentRunResponse {
-  return {
-    outcome: record.exitCode === 0 ? 'ok' : 'failed',
-    exitCode: record.exitCode,
-    output: record.output,
-    durationMs: record.durationMs,
-    timedOut: record.timedOut,
-    node,
-    command: record.command,
-    healId: record.healId,
-    startedAt: record.startedAt,
-    recorded,
-  };
 }
 
 /**
@@ -186,111 +93,16 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
   const monotonicNow = options.monotonicNow ?? (() => performance.now());
   const results = options.results ?? new ResultStore({ now });
   const challenges = options.challenges ?? new ChallengeStore();
-  let current: { healId: string; command: string; done: Promise<StoredResult> } | undefined;
-
-  async function execute(healId: string, command: string): Promise<StoredResult> {
-    const entry = catalogCommand(catalog, command);
-    if (entry === undefined) throw new Error(`no catalog entry for ${command}`);
-    results.begin(healId, command, now());
-    logger.info({ healId, node, command, argv: entry.argv }, 'agent running host command');
-    let run: CommandRun;
-    try {
-      run = await runCommand(entry, catalog.outputTailBytes);
-    } catch (error) {
-      run = {
-        exitCode: 1,
-        output: `[nodeheal-agent] ${(error as Error).message}`,
-        durationMs: 0,
-        timedOut: false,
-      };
-    }
-    const record = results.finish(healId, command, run);
-    logger.info(
-      {
-        healId,
-        node,
-        command,
-        exitCode: run.exitCode,
-        durationMs: run.durationMs,
-        timedOut: run.timedOut,
-      },
-      run.exitCode === 0 ? 'host command succeeded' : 'host command failed',
-    );
-    return record;
-  }
-
-  async function handleRun(
-    res: ServerResponse,
-    fields: SignedFields,
-    signing: Signing,
-  ): Promise<void> {
-    const log = { healId: fields.healId, node: fields.node, command: fields.command };
-    if (fields.node !== node) {
-      logger.warn({ ...log, agentNode: node }, 'agent refused: request is for another node');
-      send(
-        res,
-        403,
-        { error: 'wrong-node', detail: `this agent runs on ${node}, not ${fields.node}` },
-        signing,
-      );
-      return;
-    }
-    if (catalogCommand(catalog, fields.command) === undefined) {
-      logger.warn(log, 'agent refused: command not in catalog');
-      send(
-        res,
-        404,
-        {
-          outcome: 'unknown-command',
-          detail: `${fields.command} is not in the agent catalog of ${node}`,
-        },
-        signing,
-      );
-      return;
-    }
-    const recorded = results.get(fields.healId, fields.command);
-    if (recorded && recorded.state === 'done') {
-      logger.info(log, 'agent answered from its record: this heal already ran this command');
-      send(res, 200, { ...toResponse(node, recorded, true) }, signing);
-      return;
-    }
-    if (current && current.healId === fields.healId && current.command === fields.command) {
-      logger.info(log, 'agent joined the same command already running');
-      const record = await current.done;
-      send(res, 200, { ...toResponse(node, record, true) }, signing);
-      return;
-    }
-    if (current) {
-      logger.warn({ ...log, running: current.command }, 'agent busy: another command is running');
-      send(
-        res,
-        409,
-        {
-          error: 'busy',
-          detail: `${current.command} (heal ${current.healId}) is running on ${node}`,
-        },
-        signing,
-      );
-      return;
-    }
-    const done = execute(fields.healId, fields.command);
-    current = { healId: fields.healId, command: fields.command, done };
-    try {
-      const record = await done;
-      send(res, 200, { ...toResponse(node, record, false) }, signing);
-    } finally {
-      current = undefined;
-    }
-  }
+  const dispatcher = createCommandDispatcher({ node, catalog, results, logger, now });
 
   function handleChallenge(
     req: IncomingMessage,
     res: ServerResponse,
     fields: ChallengeRequestFields,
-    signing: Signing,
+    signing: ResponseSigning,
   ): void {
     if (fields.path === RUN_PATH) {
-      send(
+      sendJson(
         res,
         401,
         { error: 'unauthorized', detail: `a run request needs a challenge: GET ${CHALLENGE_PATH}` },
@@ -299,12 +111,12 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
       return;
     }
     if (fields.path !== CHALLENGE_PATH) {
-      send(res, 404, { error: 'not-found' }, signing);
+      sendJson(res, 404, { error: 'not-found' }, signing);
       return;
     }
     if (fields.method !== 'GET') {
       res.setHeader('allow', 'GET');
-      send(res, 405, { error: 'method-not-allowed' }, signing);
+      sendJson(res, 405, { error: 'method-not-allowed' }, signing);
       return;
     }
     if (fields.node !== node) {
@@ -312,7 +124,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         { node: fields.node, agentNode: node, remote: req.socket.remoteAddress },
         'agent refused a challenge: request is for another node',
       );
-      send(
+      sendJson(
         res,
         403,
         { error: 'wrong-node', detail: `this agent runs on ${node}, not ${fields.node}` },
@@ -323,21 +135,18 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     const challenge = challenges.issue(monotonicNow());
     logger.debug({ node, remote: req.socket.remoteAddress }, 'agent issued a challenge');
     const body: AgentChallengeResponse = { challenge, expiresInMs: challenges.ttlMs };
-    send(res, 200, { ...body }, signing);
+    sendJson(res, 200, { ...body }, signing);
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     req.resume(); // requests carry no body; drain whatever comes
-    const envelope = envelopeOf(req);
+    const envelope = readEnvelope(req);
     if (envelope === undefined) {
       logger.warn({ path: req.url, remote: req.socket.remoteAddress }, 'agent refused: unsigned');
-      send(res, 401, { error: 'unauthorized' });
+      sendJson(res, 401, { error: 'unauthorized' });
       return;
     }
-    const verdict =
-      envelope.kind === 'run'
-        ? verifyRequest(options.secrets(), envelope.fields, envelope.signature)
-        : verifyChallengeRequest(options.secrets(), envelope.fields, envelope.signature);
+    const verdict = verifyEnvelope(options.secrets(), envelope);
     if (!verdict.ok) {
       logger.warn(
         {
@@ -348,7 +157,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         },
         'agent refused: authentication failed',
       );
-      send(res, 401, { error: 'unauthorized' });
+      sendJson(res, 401, { error: 'unauthorized' });
       return;
     }
     if (envelope.kind === 'challenge') {
@@ -358,12 +167,12 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     }
 
     const { fields } = envelope;
-    const signing = { secret: verdict.secret, binding: fields.challenge };
+    const signing: ResponseSigning = { secret: verdict.secret, binding: fields.challenge };
     const log = { healId: fields.healId, node: fields.node, command: fields.command };
     const challenge = challenges.consume(fields.challenge, monotonicNow());
     if (challenge !== 'ok') {
       logger.warn({ ...log, reason: challenge }, 'agent refused: challenge not usable');
-      send(
+      sendJson(
         res,
         401,
         {
@@ -378,12 +187,12 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
       return;
     }
     if (fields.path !== RUN_PATH) {
-      send(res, 404, { error: 'not-found' }, signing);
+      sendJson(res, 404, { error: 'not-found' }, signing);
       return;
     }
     if (fields.method !== 'POST') {
       res.setHeader('allow', 'POST');
-      send(res, 405, { error: 'method-not-allowed' }, signing);
+      sendJson(res, 405, { error: 'method-not-allowed' }, signing);
       return;
     }
     const clockSkewMs = now() - fields.timestamp;
@@ -393,19 +202,13 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         'agent clock and requester clock differ by more than 60 s (information only, not refused)',
       );
     }
-    handleRun(res, fields, signing).catch((error: unknown) => {
+    dispatcher.dispatch(res, fields, signing).catch((error: unknown) => {
       logger.error({ err: error, healId: fields.healId }, 'agent failed to answer');
-      if (!res.headersSent) send(res, 500, { error: 'internal' }, signing);
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal' }, signing);
     });
   }
 
-  return {
-    handle,
-    running: () => (current ? { healId: current.healId, command: current.command } : undefined),
-    idle: async () => {
-      while (current) await current.done.catch(() => undefined);
-    },
-  };
+  return { handle, running: dispatcher.running, idle: dispatcher.idle };
 }
 
 /** The loopback health endpoint: `GET /healthz` answers `ok`, nothing else is served. */

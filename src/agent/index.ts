@@ -38,9 +38,9 @@ export {
   healthHandler,
   type AgentServer,
   type AgentServerOptions,
-  type AgentRunResponse,
   type AgentChallengeResponse,
 } from './agent-server.ts';
+export type { AgentRunResponse } from './command-dispatch.ts';
 export {
   ChallengeStore,
   CHALLENGE_TTL_MS,

@@ -6,8 +6,8 @@ import type { Logger } from '../log/index.ts';
 import { catalogCommand, loadAgentCatalogFile } from './agent-catalog.ts';
 import { AgentConfigError, type AgentConfig } from './agent-config.ts';
 import { createAgentServer, healthHandler } from './agent-server.ts';
+import { runRecordedCommand } from './recorded-command.ts';
 import { ResultStore } from './result-store.ts';
-import { runCommand, type CommandRun } from './run-command.ts';
 import { AgentSecretFile } from './secret-file.ts';
 import { startSelfFenceWatchdog, type SelfFenceWatchdog } from './self-fence-watchdog.ts';
 
@@ -43,14 +43,13 @@ async function listen(server: Server, host: string, port: number): Promise<strin
  * - Requests may take as long as the longest catalog timeout: the command port has no response
  *   timeout, only header and idle limits.
  * - With self-fence on, the catalog must have `reboot` (else it throws before any port opens);
- *   the watchdog starts once the ports listen and runs that entry's argv exactly as a request
- *   for `reboot` would (catalog entry, `runCommand`, the result record), without waiting for a
+ *   the watchdog starts once the ports listen and runs that entry exactly as a request for
+ *   `reboot` would (`runRecordedCommand`: the result record and log lines), without waiting for a
  *   command a request is running. `close` stops it first.
  */
 export async function startAgent(config: AgentConfig, logger: Logger): Promise<RunningAgent> {
   const catalog = await loadAgentCatalogFile(config.catalog);
-  const rebootEntry = config.selfFence ? catalogCommand(catalog, 'reboot') : undefined;
-  if (config.selfFence && rebootEntry === undefined) {
+  if (config.selfFence && catalogCommand(catalog, 'reboot') === undefined) {
     throw new AgentConfigError(
       `self-fence needs the host command reboot, and the catalog ${config.catalog} has none`,
     );
@@ -105,45 +104,20 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
   );
 
   let watchdog: SelfFenceWatchdog | undefined;
-  if (config.selfFence && rebootEntry) {
-    const entry = rebootEntry;
+  if (config.selfFence) {
     watchdog = startSelfFenceWatchdog({
       config: config.selfFence,
       node: config.node,
       self: { host: config.listenHost, port: Number(address.slice(address.lastIndexOf(':') + 1)) },
       logger,
-      reboot: async (id) => {
-        // What the server does for a request: record, run the catalog entry, record the result.
-        results.begin(id, 'reboot', Date.now());
-        logger.info(
-          { healId: id, node: config.node, command: 'reboot', argv: entry.argv },
-          'agent running host command',
-        );
-        let run: CommandRun;
-        try {
-          run = await runCommand(entry, catalog.outputTailBytes);
-        } catch (error) {
-          run = {
-            exitCode: 1,
-            output: `[nodeheal-agent] ${(error as Error).message}`,
-            durationMs: 0,
-            timedOut: false,
-          };
-        }
-        results.finish(id, 'reboot', run);
-        logger.info(
-          {
-            healId: id,
-            node: config.node,
-            command: 'reboot',
-            exitCode: run.exitCode,
-            durationMs: run.durationMs,
-            timedOut: run.timedOut,
-          },
-          run.exitCode === 0 ? 'host command succeeded' : 'host command failed',
-        );
-        return run;
-      },
+      // Not through the server's dispatcher: a command a request is running must not hold back
+      // the reboot of a node that is cut off.
+      reboot: (id) =>
+        runRecordedCommand(
+          { node: config.node, catalog, results, logger, now: Date.now },
+          id,
+          'reboot',
+        ),
     });
   }
 
