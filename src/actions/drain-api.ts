@@ -17,7 +17,7 @@ import {
   toKubeError,
   TooManyRequestsError,
   TransientError,
-} from '../kube/errors.ts';
+} from '../kube/index.ts';
 import { pause, untilAborted } from './abortable.ts';
 
 /** The progress events an eviction reports; part of the drain's DrainProgress. */

@@ -15,7 +15,7 @@
 // - The node is expected to be cordoned already (NodeOps.cordon); as with kubectl, pods that
 //   arrive after the first list are not evicted.
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
-import { TooManyRequestsError, TransientError } from '../kube/errors.ts';
+import { TooManyRequestsError, TransientError } from '../kube/index.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
 import { asError, pause } from './abortable.ts';
 import { DrainApi, type EvictionProgress, type TargetPod } from './drain-api.ts';

@@ -36,3 +36,16 @@ export {
   DryRunRecorder,
   type DryRunCall,
 } from './dry-run.ts';
+export {
+  type DrainOptions,
+  type Drainer,
+  type EventReason,
+  type FenceResult,
+  HOST_COMMANDS,
+  type HostCommand,
+  type HostCommandResult,
+  type HostCommands,
+  type NodeOps,
+  type Provider,
+  type ReplaceResult,
+} from './interfaces.ts';

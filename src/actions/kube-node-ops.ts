@@ -18,8 +18,8 @@ import {
   type KubeConfig,
   type V1Node,
 } from '@kubernetes/client-node';
-import { ConflictError, kubeCall, kubeGet, NotFoundError } from '../kube/errors.ts';
-import { mergePatch } from '../kube/patch.ts';
+import { ConflictError, kubeCall, kubeGet, NotFoundError } from '../kube/index.ts';
+import { mergePatch } from '../kube/index.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
 import {
   ANNOTATION_CORDONED_BY,

@@ -4,8 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { LineCounter, isMap, isNode, isScalar, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
 import { z } from 'zod';
-import { HOST_COMMANDS } from '../actions/interfaces.ts';
-import type { HostCommand } from '../actions/interfaces.ts';
+import { HOST_COMMANDS } from '../actions/index.ts';
+import type { HostCommand } from '../actions/index.ts';
 import { isDuration, parseDuration } from '../rules/index.ts';
 
 /** A command that ran longer than its timeout gets SIGTERM, then SIGKILL this much later. */

@@ -5,7 +5,7 @@
 import { connect } from 'node:net';
 import type { V1Node } from '@kubernetes/client-node';
 import { z } from 'zod';
-import type { HostCommand, HostCommandResult, HostCommands } from '../actions/interfaces.ts';
+import type { HostCommand, HostCommandResult, HostCommands } from '../actions/index.ts';
 import {
   AGENT_HEADERS,
   CHALLENGE_PATH,

@@ -119,7 +119,7 @@ export function buildCli(): Command {
     .action((file: string) =>
       run(async () => {
         // Loaded on demand: each command pulls in only what it needs (start-up time).
-        const { checkRulesFile } = await import('../rules/index.ts');
+        const { checkRulesFile } = await import('./check-rules-file.ts');
         const result = await checkRulesFile(file);
         (result.exitCode === 0 ? process.stdout : process.stderr).write(
           result.output.endsWith('\n') ? result.output : `${result.output}\n`,

@@ -1,6 +1,7 @@
 // Loads the remedy catalog for a running role; a broken catalog stops the process with its errors.
 import { readFile } from 'node:fs/promises';
-import { formatCatalogErrors, loadCatalog, type Catalog } from '../rules/index.ts';
+import { loadCatalog, type Catalog } from '../rules/index.ts';
+import { formatCatalogErrors } from './check-rules-file.ts';
 
 export class RulesError extends Error {
   readonly code = 'RULES_INVALID';

@@ -1,11 +1,11 @@
 // `nodeheal serve`: the webhook intake, health, readiness and metrics over HTTP.
 import type { Server } from 'node:http';
 import { loadConfig, type Config } from '../config/index.ts';
-import { redisHealStore } from '../store/heal-store.ts';
+import { redisHealStore } from '../store/index.ts';
 import { buildApp, SecretSource, type WebhookCredentials } from '../http/index.ts';
 import { redisIntakeStore } from '../store/index.ts';
-import { buildNodeIndex } from '../kube/node-index.ts';
-import { probeApiserver, type ApiserverProbe } from '../kube/apiserver-probe.ts';
+import { buildNodeIndex } from '../kube/index.ts';
+import { probeApiserver, type ApiserverProbe } from '../kube/index.ts';
 import { loadKubeConfig, watchNodes, type NodeCache } from '../kube/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 import { createMetrics } from '../metrics/index.ts';

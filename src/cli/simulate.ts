@@ -2,9 +2,9 @@
 // payload of any alert source (Alertmanager by default), without side effects. Triage starts
 // from an empty history (as for a first delivery); with --kubeconfig the `instance` label is
 // resolved against the cluster's Nodes (read-only).
-import { envSchema } from '../config/config-schema.ts';
+import { envSchema } from '../config/index.ts';
 import { normaliseAlerts } from '../intake/index.ts';
-import { buildNodeIndex, type NodeIndex, type NodeLike } from '../kube/node-index.ts';
+import { buildNodeIndex, type NodeIndex, type NodeLike } from '../kube/index.ts';
 import { ALERT_SOURCES, sourceNamed } from '../sources/index.ts';
 import { matchFault, formatDuration } from '../rules/index.ts';
 import { triage } from '../triage/index.ts';

@@ -3,9 +3,9 @@
 // `--json` prints the same views as the HTTP API. Exit 0; 1 on bad input or when Redis cannot be
 // reached within 3 s.
 import { loadConfig } from '../config/index.ts';
-import { redisHealStore } from '../store/heal-store.ts';
+import { redisHealStore } from '../store/index.ts';
 import { isDns1123Subdomain } from '../triage/index.ts';
-import { producerConnection } from '../queue/redis-connection.ts';
+import { producerConnection } from '../queue/index.ts';
 import {
   DEFAULT_LIST_LIMIT,
   MAX_LIST_LIMIT,

@@ -19,10 +19,10 @@ import {
   dryRunHostCommands,
 } from '../agent/index.ts';
 import { loadConfig } from '../config/index.ts';
-import { loadWorkerConfig } from '../config/worker-config.ts';
-import { redisHealStore } from '../store/heal-store.ts';
+import { loadWorkerConfig } from '../config/index.ts';
+import { redisHealStore } from '../store/index.ts';
 import { healProcessor, type RunnerDeps } from '../worker/index.ts';
-import { probeApiserver, type ApiserverProbe } from '../kube/apiserver-probe.ts';
+import { probeApiserver, type ApiserverProbe } from '../kube/index.ts';
 import { loadKubeConfig, watchNodes } from '../kube/index.ts';
 import { createLogger } from '../log/index.ts';
 import {
@@ -33,7 +33,7 @@ import {
   observeSafetyBlocked,
   observeStorm,
 } from '../metrics/index.ts';
-import { startHealWorker } from '../queue/heal-worker.ts';
+import { startHealWorker } from '../queue/index.ts';
 import { bullmqHealScheduler, workerConnection } from '../queue/index.ts';
 import { selfFenceApplies } from '../safety/index.ts';
 import { loadRulesOrThrow } from './load-rules.ts';

@@ -1,7 +1,7 @@
 // Configuration of `nodeheal worker`, from the environment, validated at start.
 import { z } from 'zod';
 import { providerNameSchema, providerRulesSchema } from '../providers/index.ts';
-import { DEFAULT_POOL_LABELS } from '../heal/world.ts';
+import { DEFAULT_POOL_LABELS } from '../heal/index.ts';
 import {
   maintenanceWindowsSchema,
   safetyConfigSchema,

@@ -1,10 +1,10 @@
 // The heal record: everything a worker needs to resume a heal, stored as JSON (Redis), so every
 // time is epoch milliseconds, never a Date. `nextStep` is the only thing that changes it.
 import { z } from 'zod';
-import { REMEDY_ACTIONS } from '../rules/catalog-types.ts';
-import type { LadderStep, RemedyAction } from '../rules/catalog-types.ts';
-import { GATES } from '../safety/gate-names.ts';
-import { dedupeKey } from '../triage/dedupe-key.ts';
+import { REMEDY_ACTIONS } from '../rules/index.ts';
+import type { LadderStep, RemedyAction } from '../rules/index.ts';
+import { GATES } from '../safety/index.ts';
+import { dedupeKey } from '../triage/index.ts';
 import { fenceSchema } from './fence.ts';
 
 /** MachineHealthCheck's default nodeStartupTimeout: a replacement has 10 minutes to be Ready. */

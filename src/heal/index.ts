@@ -59,3 +59,12 @@ export {
   type SuccessStats,
   type SuccessTable,
 } from './success-rate.ts';
+export { DEFAULT_POOL_LABELS, conditionHealthy, isUnhealthy, poolOf } from './world.ts';
+export {
+  type Fence,
+  type FenceConfirmation,
+  fenceConfirmationSchema,
+  fenceWithoutProvider,
+  needsFence,
+} from './fence.ts';
+export { followedJoinedFault, isNewToHeal } from './joined-faults.ts';

@@ -1,7 +1,7 @@
 // One heal per node: a fault that comes due while the node is being healed joins that heal
 // instead of starting a second one (one dead kubelet raises NodeUnreachable and KubeletDown
 // together). Pure decisions about joined faults; `nextStep` applies them.
-import type { LadderStep, RemedyAction } from '../rules/catalog-types.ts';
+import type { LadderStep, RemedyAction } from '../rules/index.ts';
 import type { HealRecord, JoinedFault } from './heal-record.ts';
 
 /**

@@ -1,7 +1,7 @@
 // The working copy the ladder machine changes, and the primitives every move uses: record a
 // transition, end the heal, put the heal on a step. Pure.
-import type { RemedyAction } from '../rules/catalog-types.ts';
-import { formatDuration } from '../rules/duration.ts';
+import type { RemedyAction } from '../rules/index.ts';
+import { formatDuration } from '../rules/index.ts';
 import {
   currentStep,
   recordState,

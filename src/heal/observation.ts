@@ -1,8 +1,8 @@
 // What the runner tells the heal state machine (observations) and what it is told to do next
 // (commands). Observations can come from a Redis stream, so they have a zod schema too.
 import { z } from 'zod';
-import type { LadderStep } from '../rules/catalog-types.ts';
-import { GATES, type Gate } from '../safety/gate-names.ts';
+import type { LadderStep } from '../rules/index.ts';
+import { GATES, type Gate } from '../safety/index.ts';
 import { fenceSchema } from './fence.ts';
 import { joinedFaultSchema, type FinalStatus } from './heal-record.ts';
 

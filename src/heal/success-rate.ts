@@ -1,7 +1,7 @@
 // How well each remedy works per fault: the outcomes of its last attempts in a bounded ring,
 // stored as JSON. Feeds `skipBelowSuccessRate` (through `ratesFrom`) and the status page.
 import { z } from 'zod';
-import type { RemedyAction } from '../rules/catalog-types.ts';
+import type { RemedyAction } from '../rules/index.ts';
 import type { HealRecord } from './heal-record.ts';
 import { faultOfStep } from './joined-faults.ts';
 import type { StepRates } from './next-step.ts';

@@ -20,8 +20,8 @@ import {
   type TriageDecision,
 } from '../triage/index.ts';
 import type { ReceivedBatch } from '../sources/index.ts';
-import type { AlertRecord, IntakeStore } from '../store/intake-store.ts';
-import type { NodeIndex } from '../kube/node-index.ts';
+import type { AlertRecord, IntakeStore } from '../store/index.ts';
+import type { NodeIndex } from '../kube/index.ts';
 import { normaliseAlerts, type ClusterScope } from './normalise.ts';
 
 export interface IntakeDeps {

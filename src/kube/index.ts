@@ -20,3 +20,5 @@ export {
 } from './errors.ts';
 export { mergePatch } from './patch.ts';
 export { listCustomObjects, type KubeObject, type ResourceRef } from './custom-objects.ts';
+export { type ApiserverProbe, probeApiserver } from './apiserver-probe.ts';
+export { type NodeLike } from './node-index.ts';

@@ -8,10 +8,10 @@
 //   or the node itself gone: `replaced` (idempotent).
 // - The NodeClaim CRD not installed, or a node Karpenter does not manage: `unsupported`.
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Node } from '@kubernetes/client-node';
-import { listCustomObjects, type KubeObject, type ResourceRef } from '../kube/custom-objects.ts';
-import { ConflictError, kubeCall, kubeGet, NotFoundError } from '../kube/errors.ts';
+import { listCustomObjects, type KubeObject, type ResourceRef } from '../kube/index.ts';
+import { ConflictError, kubeCall, kubeGet, NotFoundError } from '../kube/index.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
-import type { FenceResult, Provider, ReplaceResult } from '../actions/interfaces.ts';
+import type { FenceResult, Provider, ReplaceResult } from '../actions/index.ts';
 import { defineProvider } from './provider-definition.ts';
 
 export const NODECLAIMS: ResourceRef = {

@@ -14,10 +14,10 @@
 // - The old Node is deleted with its uid as precondition; already gone is `replaced`.
 import { createHash } from 'node:crypto';
 import { CoreV1Api, type KubeConfig, type V1Node, type V1Taint } from '@kubernetes/client-node';
-import { ConflictError, kubeCall, kubeGet, NotFoundError } from '../kube/errors.ts';
-import { mergePatch } from '../kube/patch.ts';
+import { ConflictError, kubeCall, kubeGet, NotFoundError } from '../kube/index.ts';
+import { mergePatch } from '../kube/index.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
-import type { FenceResult, Provider, ReplaceResult } from '../actions/interfaces.ts';
+import type { FenceResult, Provider, ReplaceResult } from '../actions/index.ts';
 import { defineProvider } from './provider-definition.ts';
 
 export const KWOK_NODE_LABEL = 'kwok.x-k8s.io/node';

@@ -5,9 +5,9 @@
 //   deleted by a late or repeated call.
 // - Already gone (404), or the name now belongs to another uid (409): `replaced` (idempotent).
 import { CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
-import { ConflictError, kubeCall, NotFoundError } from '../kube/errors.ts';
+import { ConflictError, kubeCall, NotFoundError } from '../kube/index.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
-import type { Provider, ReplaceResult } from '../actions/interfaces.ts';
+import type { Provider, ReplaceResult } from '../actions/index.ts';
 import { defineProvider } from './provider-definition.ts';
 
 export interface PlainProviderOptions {

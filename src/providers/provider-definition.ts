@@ -4,7 +4,7 @@
 // from the registry; a unit test holds the Helm chart's RBAC and values schema to it.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../log/index.ts';
-import type { Provider } from '../actions/interfaces.ts';
+import type { Provider } from '../actions/index.ts';
 
 /** The Kubernetes API verbs a provider may need (RBAC `verbs`). */
 export type KubeVerb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';

@@ -5,7 +5,7 @@
 // grants for its rbac (test/unit/providers/ fails until the chart and its values schema follow).
 import type { KubeConfig } from '@kubernetes/client-node';
 import { silentLogger, type Logger } from '../log/index.ts';
-import type { Provider } from '../actions/interfaces.ts';
+import type { Provider } from '../actions/index.ts';
 import { clusterApiProvider } from './cluster-api.ts';
 import { karpenterProvider } from './karpenter.ts';
 import { kwokProvider } from './kwok.ts';

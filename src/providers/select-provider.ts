@@ -1,7 +1,7 @@
 // Which provider replaces a node: chosen per pool by node label selectors from configuration.
 import type { V1Node } from '@kubernetes/client-node';
 import { z } from 'zod';
-import type { Provider } from '../actions/interfaces.ts';
+import type { Provider } from '../actions/index.ts';
 import { PROVIDER_NAMES, type ProviderName } from './registry.ts';
 
 // The integration tests import createProviders from this file.

@@ -2,6 +2,7 @@
 // per (node, fault) deduplication id, rescheduled in place while it is still delayed.
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { QUEUE_PREFIX } from '../store/index.ts';
 import { HEAL_JOB, HEAL_QUEUE, type HealJob } from './heal-job.ts';
 
 export type CancelOutcome = 'removed' | 'absent' | 'running';
@@ -54,7 +55,7 @@ function jobOptions(job: HealJob, delayMs: number): JobsOptions {
   };
 }
 
-export function bullmqHealScheduler(connection: Redis, prefix = 'nodeheal'): HealScheduler {
+export function bullmqHealScheduler(connection: Redis, prefix = QUEUE_PREFIX): HealScheduler {
   const queue = new Queue<HealJob>(HEAL_QUEUE, { connection, prefix });
   // BullMQ keeps the first job's data when it reschedules a deduplicated job; when the due
   // time moved (a flapping fault held longer), bring the stored payload in line with it.

@@ -2,6 +2,7 @@
 // recovery, and a graceful stop that leaves running heals resumable.
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { QUEUE_PREFIX } from '../store/index.ts';
 import { HEAL_JOB_VERSION, HEAL_QUEUE, healJobSchema, type HealJob } from './heal-job.ts';
 
 export type ProcessResult =
@@ -52,7 +53,7 @@ export function startHealWorker(
     },
     {
       connection,
-      prefix: options.prefix ?? 'nodeheal',
+      prefix: options.prefix ?? QUEUE_PREFIX,
       concurrency: options.concurrency,
       lockDuration: options.lockDurationMs,
       stalledInterval: options.stalledIntervalMs,

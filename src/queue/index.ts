@@ -2,3 +2,4 @@
 export { HEAL_JOB, HEAL_JOB_VERSION, HEAL_QUEUE, healJobSchema, type HealJob } from './heal-job.ts';
 export { producerConnection, workerConnection } from './redis-connection.ts';
 export { bullmqHealScheduler, type CancelOutcome, type HealScheduler } from './heal-scheduler.ts';
+export { type ProcessResult, startHealWorker } from './heal-worker.ts';

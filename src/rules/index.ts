@@ -20,9 +20,3 @@ export {
   DEFAULT_GENERIC_LADDER,
 } from './load-catalog.ts';
 export { matchFault, selectorMatches } from './match-fault.ts';
-export {
-  checkRulesFile,
-  formatCatalogErrors,
-  summarizeCatalog,
-  RULES_CHECK_EXIT,
-} from './check-rules-file.ts';

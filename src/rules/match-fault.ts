@@ -1,5 +1,5 @@
 // Which fault an alert signals, by the catalog's alert selectors.
-import type { NodeAlert } from '../triage/node-alert.ts';
+import type { NodeAlert } from '../triage/index.ts';
 import type { AlertSelector, Catalog, Fault } from './catalog-types.ts';
 
 /**

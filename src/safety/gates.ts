@@ -1,6 +1,6 @@
 // The safety gates: may this heal run this step on this node now? Pure: `now` is a parameter.
-import type { RemedyAction } from '../rules/catalog-types.ts';
-import { formatDuration } from '../rules/duration.ts';
+import type { RemedyAction } from '../rules/index.ts';
+import { formatDuration } from '../rules/index.ts';
 import { DAY_MS } from './budget-state.ts';
 import type { BudgetState, InFlightHeal } from './budget-state.ts';
 import type { BlockingGate } from './gate-names.ts';

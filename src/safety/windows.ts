@@ -2,7 +2,7 @@
 // (reboot, drain, replace) may run on a node that still works; outside them such steps wait, as
 // kured's reboot windows do. A node that is not Ready is already disrupted: it never waits.
 import { z } from 'zod';
-import type { RemedyAction } from '../rules/catalog-types.ts';
+import type { RemedyAction } from '../rules/index.ts';
 
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];

@@ -1,9 +1,9 @@
 // What the status API shows of heal records: pure mappings from stored records to the JSON
 // views (summaries, ladder steps, details, a node's heals) and the links between them. Times stay
 // epoch milliseconds, as in the record; the HTML pages and the CLI format them.
-import type { HealRecord, HealStatus, StepState, Transition } from '../heal/heal-record.ts';
-import type { BlockedNote, PauseState } from '../store/heal-store.ts';
-import type { RemedyAction } from '../rules/catalog-types.ts';
+import type { HealRecord, HealStatus, StepState, Transition } from '../heal/index.ts';
+import type { BlockedNote, PauseState } from '../store/index.ts';
+import type { RemedyAction } from '../rules/index.ts';
 
 /** Heal ids the API accepts (anything else is a 400). */
 export const HEAL_ID_PATTERN = /^[A-Za-z0-9._:-]{1,200}$/;

@@ -1,7 +1,7 @@
 // The HTML status pages (what Grafana data links open): the heal list, one heal with its ladder
 // and timeline, one node's heals, and error pages. Pure: views and `now` in, a string out.
-import type { PauseState } from '../store/heal-store.ts';
-import { formatDuration } from '../rules/duration.ts';
+import type { PauseState } from '../store/index.ts';
+import { formatDuration } from '../rules/index.ts';
 import { html, page, safeHref, type SafeHtml } from './html.ts';
 import { isoTime, relativeTime } from './time-format.ts';
 import type {

@@ -1,7 +1,7 @@
 // Plain-text views of heal records for `nodeheal status`: a table of heals, and one node's heals
 // with their transitions. Pure: records and `now` in, text out.
-import type { HealRecord } from '../heal/heal-record.ts';
-import type { PauseState } from '../store/heal-store.ts';
+import type { HealRecord } from '../heal/index.ts';
+import type { PauseState } from '../store/index.ts';
 import { stepViews } from './heal-views.ts';
 import { relativeTime, shortIso } from './time-format.ts';
 

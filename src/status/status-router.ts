@@ -2,11 +2,11 @@
 // HTML when the client prefers text/html (the pages Grafana data links open). Read-only: the
 // admin API that changes things is `http/admin-router.ts`.
 //   200 ok · 400 bad id, node or query · 404 unknown heal · 503 Redis down
-import { successStats } from '../heal/success-rate.ts';
+import { successStats } from '../heal/index.ts';
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { HEAL_STATUSES } from '../heal/heal-record.ts';
-import type { HealStore, PauseState } from '../store/heal-store.ts';
+import { HEAL_STATUSES } from '../heal/index.ts';
+import type { HealStore, PauseState } from '../store/index.ts';
 import { isDns1123Subdomain } from '../triage/index.ts';
 import type { Logger } from '../log/index.ts';
 import {

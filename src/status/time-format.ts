@@ -1,5 +1,5 @@
 // Times on the status pages and in `nodeheal status`: records hold epoch milliseconds.
-import { formatDuration } from '../rules/duration.ts';
+import { formatDuration } from '../rules/index.ts';
 
 /** Epoch milliseconds as an ISO 8601 UTC timestamp; `—` for none or an invalid time. */
 export function isoTime(ms: number | null | undefined): string {

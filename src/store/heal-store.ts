@@ -2,9 +2,9 @@
 // API and `nodeheal status` use it.
 import type { Redis } from 'ioredis';
 import { keys } from './keys.ts';
-import { fenceConfirmationSchema, type FenceConfirmation } from '../heal/fence.ts';
-import { healRecordSchema, type HealRecord } from '../heal/heal-record.ts';
-import { successTableSchema, type SuccessTable } from '../heal/success-rate.ts';
+import { fenceConfirmationSchema, type FenceConfirmation } from '../heal/index.ts';
+import { healRecordSchema, type HealRecord } from '../heal/index.ts';
+import { successTableSchema, type SuccessTable } from '../heal/index.ts';
 
 export const RECORD_TTL_SECONDS = 30 * 24 * 3600;
 const recordKey = keys.record;

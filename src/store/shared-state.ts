@@ -2,9 +2,9 @@
 // the gates' budget, the per-key triage histories (as the worker sees them) and the success
 // rates of remedies. `update` functions must be pure: they may run again on a conflict.
 import type { Redis } from 'ioredis';
-import { successTableSchema, type SuccessTable } from '../heal/success-rate.ts';
-import { budgetStateSchema, type BudgetState } from '../safety/budget-state.ts';
-import { faultHistorySchema, type FaultHistory } from '../triage/fault-history.ts';
+import { successTableSchema, type SuccessTable } from '../heal/index.ts';
+import { budgetStateSchema, type BudgetState } from '../safety/index.ts';
+import { faultHistorySchema, type FaultHistory } from '../triage/index.ts';
 import { casUpdate, jsonParser } from './cas.ts';
 import { keys } from './keys.ts';
 

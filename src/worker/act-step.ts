@@ -8,11 +8,11 @@ import type {
   HostCommand,
   HostCommands,
   NodeOps,
-} from '../actions/interfaces.ts';
+} from '../actions/index.ts';
 import type { RemedyAction } from '../rules/index.ts';
 import { event, type HealEventDeps } from './heal-events.ts';
-import type { HealRecord } from '../heal/heal-record.ts';
-import type { Command, Observation } from '../heal/observation.ts';
+import type { HealRecord } from '../heal/index.ts';
+import type { Command, Observation } from '../heal/index.ts';
 import { replaceStep, type ReplaceStepDeps } from './replace-step.ts';
 
 export interface ActDeps extends ReplaceStepDeps, HealEventDeps {

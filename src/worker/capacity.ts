@@ -1,10 +1,10 @@
 // Is capacity back after a replacement? The runner's side of the rule: read the replacement node
 // and the pool, report `capacity-back` for the machine (which decides with its deadline).
 import type { V1Node } from '@kubernetes/client-node';
-import type { NodeOps } from '../actions/interfaces.ts';
-import type { HealRecord } from '../heal/heal-record.ts';
-import type { Observation } from '../heal/observation.ts';
-import { poolOf } from '../heal/world.ts';
+import type { NodeOps } from '../actions/index.ts';
+import type { HealRecord } from '../heal/index.ts';
+import type { Observation } from '../heal/index.ts';
+import { poolOf } from '../heal/index.ts';
 
 export interface CapacityDeps {
   nodeOps: Pick<NodeOps, 'get'>;

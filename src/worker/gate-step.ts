@@ -2,7 +2,7 @@
 // budget in Redis), ask the pure `checkGates`, and take a budget slot atomically when allowed.
 import type { V1Node } from '@kubernetes/client-node';
 import type { Redis } from 'ioredis';
-import { updateBudget } from '../store/shared-state.ts';
+import { updateBudget } from '../store/index.ts';
 import type { RemedyAction } from '../rules/index.ts';
 import {
   acquireSlot,
@@ -19,8 +19,8 @@ import {
   type PoolHealth,
   type SafetyConfig,
 } from '../safety/index.ts';
-import type { HealStore } from '../store/heal-store.ts';
-import { isUnhealthy, poolOf } from '../heal/world.ts';
+import type { HealStore } from '../store/index.ts';
+import { isUnhealthy, poolOf } from '../heal/index.ts';
 
 export interface GateCheckDeps {
   redis: Redis;

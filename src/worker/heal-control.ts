@@ -6,7 +6,7 @@
 // The heal's signal aborts for two reasons the runner must tell apart:
 // - the worker shuts down (`shuttingDown`): record nothing, hand the job back, resume later;
 // - an operator cancelled the heal (`cancelledBy`): end it `cancelled` and undo nodeheal's cordon.
-import type { HealStore } from '../store/heal-store.ts';
+import type { HealStore } from '../store/index.ts';
 
 /** How often a running heal looks for a cancel request. */
 export const CANCEL_POLL_MS = 250;

@@ -1,9 +1,9 @@
 // What a heal tells people: one Event on the Node per transition that matters, and a log line
 // per transition. Events never hold a step back and never fail a heal; they are awaited when the
 // heal ends, so that the last one is written before the heal's job completes.
-import type { EventReason, NodeOps } from '../actions/interfaces.ts';
+import type { EventReason, NodeOps } from '../actions/index.ts';
 import type { Logger } from '../log/index.ts';
-import type { HealRecord, Transition } from '../heal/heal-record.ts';
+import type { HealRecord, Transition } from '../heal/index.ts';
 
 export interface HealEventDeps {
   nodeOps: Pick<NodeOps, 'event'>;

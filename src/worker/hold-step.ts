@@ -1,9 +1,9 @@
 // The gate stage of a running heal: a gate that refuses the step about to act holds it (when it
 // may lift, saying why and until when), and the held step asks the gates again until they let it
 // act, watching meanwhile for the fault resolving, the node going and other faults joining.
-import type { HealRecord } from '../heal/heal-record.ts';
-import type { Command } from '../heal/observation.ts';
-import type { HealJob } from '../queue/heal-job.ts';
+import type { HealRecord } from '../heal/index.ts';
+import type { Command } from '../heal/index.ts';
+import type { HealJob } from '../queue/index.ts';
 import type { GateResult } from '../safety/index.ts';
 import { checkAndHold, rememberGate } from './gate-step.ts';
 import type { HealControl } from './heal-control.ts';

@@ -5,13 +5,13 @@ import type { V1Node } from '@kubernetes/client-node';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Logger } from '../log/index.ts';
-import type { HealJob } from '../queue/heal-job.ts';
+import type { HealJob } from '../queue/index.ts';
 import { matchFault, type Catalog } from '../rules/index.ts';
-import { joinedFaultSchema, type HealRecord, type JoinedFault } from '../heal/heal-record.ts';
-import type { HealStore } from '../store/heal-store.ts';
-import { isNewToHeal } from '../heal/joined-faults.ts';
-import { joinedEntries, joinedTo, joinHolder, forgetJoinedTo } from '../store/node-lock.ts';
-import { conditionHealthy } from '../heal/world.ts';
+import { joinedFaultSchema, type HealRecord, type JoinedFault } from '../heal/index.ts';
+import type { HealStore } from '../store/index.ts';
+import { isNewToHeal } from '../heal/index.ts';
+import { joinedEntries, joinedTo, joinHolder, forgetJoinedTo } from '../store/index.ts';
+import { conditionHealthy } from '../heal/index.ts';
 
 /** A joined job looks again this often even if nobody wakes it (the heal's worker died). */
 export const JOIN_RECHECK_MS = 60_000;

@@ -1,7 +1,7 @@
 // The BullMQ processor of the heal queue: runs a heal job and tells the queue what became of it
 // (done, or again later: deferred by a gate, waiting for the heal it joined, or shutting down).
-import type { HealJob } from '../queue/heal-job.ts';
-import type { ProcessResult } from '../queue/heal-worker.ts';
+import type { HealJob } from '../queue/index.ts';
+import type { ProcessResult } from '../queue/index.ts';
 import { runHeal, type RunnerDeps } from './runner.ts';
 
 export function healProcessor(

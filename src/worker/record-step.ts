@@ -1,13 +1,13 @@
 // The record stage: every observation goes through the pure `nextStep`, the new record is saved
 // before anything else happens, and each new transition is announced (log, Event, metrics). A
 // heal that ends cleans up after itself and lets go of its node.
-import type { HealRecord } from '../heal/heal-record.ts';
-import { nextStep } from '../heal/next-step.ts';
-import type { Command, Observation } from '../heal/observation.ts';
-import { ratesFrom, recordStepResults, stepResults } from '../heal/success-rate.ts';
-import type { HealJob } from '../queue/heal-job.ts';
-import { releaseLock } from '../store/node-lock.ts';
-import { readSuccessRates, updateHistory, updateSuccessRates } from '../store/shared-state.ts';
+import type { HealRecord } from '../heal/index.ts';
+import { nextStep } from '../heal/index.ts';
+import type { Command, Observation } from '../heal/index.ts';
+import { ratesFrom, recordStepResults, stepResults } from '../heal/index.ts';
+import type { HealJob } from '../queue/index.ts';
+import { releaseLock } from '../store/index.ts';
+import { readSuccessRates, updateHistory, updateSuccessRates } from '../store/index.ts';
 import { markHealFinished } from '../triage/index.ts';
 import { forgetGate, releaseBudgetSlot } from './gate-step.ts';
 import { announce, flushEvents } from './heal-events.ts';

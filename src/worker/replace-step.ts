@@ -22,12 +22,12 @@ import type {
   HostCommands,
   NodeOps,
   Provider,
-} from '../actions/interfaces.ts';
+} from '../actions/index.ts';
 import type { Logger } from '../log/index.ts';
-import { fenceWithoutProvider, needsFence, type Fence } from '../heal/fence.ts';
-import type { HealRecord } from '../heal/heal-record.ts';
-import type { HealStore } from '../store/heal-store.ts';
-import type { Command, Observation } from '../heal/observation.ts';
+import { fenceWithoutProvider, needsFence, type Fence } from '../heal/index.ts';
+import type { HealRecord } from '../heal/index.ts';
+import type { HealStore } from '../store/index.ts';
+import type { Command, Observation } from '../heal/index.ts';
 
 export interface ReplaceStepDeps {
   store: Pick<HealStore, 'fenceConfirmation'>;

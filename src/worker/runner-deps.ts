@@ -2,18 +2,12 @@
 // commands), the configuration, and how a run ended.
 import type { V1Node } from '@kubernetes/client-node';
 import type { Redis } from 'ioredis';
-import type {
-  DrainOptions,
-  Drainer,
-  HostCommands,
-  NodeOps,
-  Provider,
-} from '../actions/interfaces.ts';
-import type { HealRecord } from '../heal/heal-record.ts';
+import type { DrainOptions, Drainer, HostCommands, NodeOps, Provider } from '../actions/index.ts';
+import type { HealRecord } from '../heal/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Catalog } from '../rules/index.ts';
 import type { MaintenanceWindow, SafetyConfig } from '../safety/index.ts';
-import type { HealStore } from '../store/heal-store.ts';
+import type { HealStore } from '../store/index.ts';
 
 export interface RunnerMetrics {
   healStarted(fault: string): void;

@@ -4,12 +4,12 @@
 // the world first, every transition is saved before the next side effect, and a runner that dies
 // is replaced by one that resumes from the saved record (steps are idempotent).
 import type { V1Node } from '@kubernetes/client-node';
-import type { HealRecord } from '../heal/heal-record.ts';
-import { currentCommand } from '../heal/next-step.ts';
-import type { Command, Observation } from '../heal/observation.ts';
-import type { HealJob } from '../queue/heal-job.ts';
-import { LOCK_TTL_MS, takeLock } from '../store/node-lock.ts';
-import { readHistory } from '../store/shared-state.ts';
+import type { HealRecord } from '../heal/index.ts';
+import { currentCommand } from '../heal/index.ts';
+import type { Command, Observation } from '../heal/index.ts';
+import type { HealJob } from '../queue/index.ts';
+import { LOCK_TTL_MS, takeLock } from '../store/index.ts';
+import { readHistory } from '../store/index.ts';
 import { actOnce } from './act-step.ts';
 import { checkAndHold, takeFreshGate } from './gate-step.ts';
 import { CANCEL_POLL_MS, watchHeal, type HealControl } from './heal-control.ts';

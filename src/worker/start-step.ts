@@ -3,12 +3,12 @@
 // the heal (one HealSkipped Event, nothing on the node); otherwise the record is created and the
 // first step begins.
 import type { V1Node } from '@kubernetes/client-node';
-import { newHealRecord, type HealRecord } from '../heal/heal-record.ts';
-import { poolOf } from '../heal/world.ts';
-import type { HealJob } from '../queue/heal-job.ts';
+import { newHealRecord, type HealRecord } from '../heal/index.ts';
+import { poolOf } from '../heal/index.ts';
+import type { HealJob } from '../queue/index.ts';
 import { matchFault } from '../rules/index.ts';
 import type { GateResult } from '../safety/index.ts';
-import { updateHistory } from '../store/shared-state.ts';
+import { updateHistory } from '../store/index.ts';
 import { markHealStarted } from '../triage/index.ts';
 import { poolReadyCount } from './capacity.ts';
 import { checkAndHold, rememberGate } from './gate-step.ts';

@@ -1,12 +1,12 @@
 // The verify stage: has the fault resolved (its alert, or the node condition it names), is the
 // node gone, is capacity back after a replacement, or did another fault join the heal?
 import type { V1Node } from '@kubernetes/client-node';
-import type { HealRecord } from '../heal/heal-record.ts';
-import { followedJoinedFault } from '../heal/joined-faults.ts';
-import type { Observation } from '../heal/observation.ts';
-import { conditionHealthy } from '../heal/world.ts';
-import type { HealJob } from '../queue/heal-job.ts';
-import { readHistory } from '../store/shared-state.ts';
+import type { HealRecord } from '../heal/index.ts';
+import { followedJoinedFault } from '../heal/index.ts';
+import type { Observation } from '../heal/index.ts';
+import { conditionHealthy } from '../heal/index.ts';
+import type { HealJob } from '../queue/index.ts';
+import { readHistory } from '../store/index.ts';
 import { observeCapacity } from './capacity.ts';
 import { newlyJoined } from './join-step.ts';
 import type { RunnerDeps } from './runner-deps.ts';

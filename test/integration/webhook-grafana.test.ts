@@ -185,10 +185,12 @@ describe('POST /webhook/grafana', () => {
     const alert = grafanaAlert({ node: n, alertname: 'NodeNotReady', startsAt: new Date() });
     const res = await grafana().send({ ...grafanaPayload([alert]), version: '4' });
     expect(res.status).toBe(400);
-    expect(res.body.error).toMatch(/version "4" is Alertmanager's: POST \/webhook\/alertmanager/);
+    expect((res.body as { error: string }).error).toMatch(
+      /version "4" is Alertmanager's: POST \/webhook\/alertmanager/,
+    );
     const noOrg = await grafana().send({ ...grafanaPayload([alert]), orgId: undefined });
     expect(noOrg.status).toBe(400);
-    expect(noOrg.body.error).toMatch(/^orgId: required/);
+    expect((noOrg.body as { error: string }).error).toMatch(/^orgId: required/);
     expect(await loggedFor(n)).toEqual([]);
   });
 

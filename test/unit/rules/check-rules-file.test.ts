@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkRulesFile } from '../../../src/rules/index.ts';
+import { checkRulesFile } from '../../../src/cli/check-rules-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'nodeheal-rules-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,8 +1,8 @@
 // `nodeheal rules check [FILE]`: validate a catalog file and say what it contains.
 import { readFile } from 'node:fs/promises';
-import type { AlertSelector, Catalog, CatalogError, Fault } from './catalog-types.ts';
-import { formatDuration } from './duration.ts';
-import { loadCatalog } from './load-catalog.ts';
+import type { AlertSelector, Catalog, CatalogError, Fault } from '../rules/index.ts';
+import { formatDuration } from '../rules/index.ts';
+import { loadCatalog } from '../rules/index.ts';
 
 export const RULES_CHECK_EXIT = { valid: 0, invalid: 1, unreadable: 2 } as const;
 
