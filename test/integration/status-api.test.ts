@@ -17,6 +17,7 @@ import {
   type PauseState,
 } from '../../src/store/heal-store.ts';
 import { buildApp } from '../../src/http/app.ts';
+import { adminRouter } from '../../src/http/admin-router.ts';
 import { redisIntakeStore } from '../../src/store/intake-store.ts';
 import { buildNodeIndex } from '../../src/kube/node-index.ts';
 import { silentLogger } from '../../src/log/index.ts';
@@ -47,7 +48,10 @@ const id = (name: string) => `heal-${RUN}-${name}`;
 
 function statusApp(deps: Partial<StatusDeps> & { store: HealStore }): Express {
   const app = express();
-  app.use(statusRouter({ now: () => new Date(), publicUrl: PUBLIC, ...deps }));
+  // As buildApp composes them: the read-only pages, then the admin API.
+  const full = { now: () => new Date(), publicUrl: PUBLIC, ...deps };
+  app.use(statusRouter(full));
+  app.use(adminRouter(full));
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });
   });
