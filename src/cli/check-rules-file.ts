@@ -20,9 +20,11 @@ function formatSelector(selector: AlertSelector): string {
   const matchers = Object.entries(selector.matchers).map(
     ([label, value]) => `${label}=${JSON.stringify(value)}`,
   );
-  return matchers.length === 0
-    ? selector.alertname
-    : `${selector.alertname}{${matchers.join(',')}}`;
+  const name =
+    matchers.length === 0 ? selector.alertname : `${selector.alertname}{${matchers.join(',')}}`;
+  return selector.debounceMs === undefined
+    ? name
+    : `${name} (debounce ${formatDuration(selector.debounceMs)})`;
 }
 
 function formatFault(fault: Fault, alerts: string): string {
@@ -40,6 +42,9 @@ export function summarizeCatalog(fileName: string, catalog: Catalog): string {
     out += formatFault(fault, fault.alerts.map(formatSelector).join(', '));
   }
   out += formatFault(catalog.generic, 'any other alert');
+  for (const entry of catalog.leaveAlone) {
+    out += `  left alone: ${formatSelector(entry)}: ${entry.reason}\n`;
+  }
   return out;
 }
 

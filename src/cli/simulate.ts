@@ -6,7 +6,7 @@ import { envSchema } from '../config/index.ts';
 import { normaliseAlerts } from '../intake/index.ts';
 import { buildNodeIndex, type NodeIndex, type NodeLike } from '../kube/index.ts';
 import { ALERT_SOURCES, sourceNamed } from '../sources/index.ts';
-import { matchFault, formatDuration } from '../rules/index.ts';
+import { formatDuration, leftAlone, matchFault } from '../rules/index.ts';
 import { triage } from '../triage/index.ts';
 import { loadRulesOrThrow } from './load-rules.ts';
 
@@ -85,22 +85,35 @@ export async function simulate(options: SimulateOptions): Promise<number> {
       reason: i.reason,
       why: i.detail,
     })),
-    ...alerts.map((alert) => {
+    ...alerts.flatMap((alert) => {
+      const alone = leftAlone(catalog, alert);
+      if (alone !== undefined) {
+        return [
+          {
+            alertname: alert.alertname,
+            decision: 'ignore',
+            reason: 'left_alone',
+            why: alone.reason,
+          },
+        ];
+      }
       const fault = matchFault(catalog, alert);
       const d = triage(alert, fault, undefined, now);
       const ladder = fault.ladder
         .map((s) => `${s.action}(${formatDuration(s.timeoutMs)})`)
         .join(' → ');
-      return {
-        alertname: alert.alertname,
-        status: alert.status,
-        node: alert.node,
-        fault: fault.name,
-        decision: d.kind,
-        reason: d.reason,
-        why: d.detail,
-        ...(d.kind === 'debounce' ? { dueAt: d.dueAt.toISOString(), ladder } : {}),
-      };
+      return [
+        {
+          alertname: alert.alertname,
+          status: alert.status,
+          node: alert.node,
+          fault: fault.name,
+          decision: d.kind,
+          reason: d.reason,
+          why: d.detail,
+          ...(d.kind === 'debounce' ? { dueAt: d.dueAt.toISOString(), ladder } : {}),
+        },
+      ];
     }),
   ];
   if (options.json) {

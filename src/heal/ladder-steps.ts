@@ -225,9 +225,15 @@ export function timeUp(d: Draft, ctx: Ctx): Command | undefined {
   }
 }
 
-export function faultResolved(d: Draft, ctx: Ctx, at: number): Command | undefined {
+export function faultResolved(
+  d: Draft,
+  ctx: Ctx,
+  at: number,
+  evidence?: string,
+): Command | undefined {
   const step = currentStep(d);
   const resolvedAt = Number.isFinite(at) ? Math.min(at, ctx.now) : ctx.now;
+  const shown = evidence === undefined ? '' : ` (${evidence})`;
   if (d.stepState === 'pending') {
     d.faultResolvedAt = resolvedAt;
     if (!hasStarted(d)) {
@@ -237,7 +243,7 @@ export function faultResolved(d: Draft, ctx: Ctx, at: number): Command | undefin
       d,
       ctx,
       'healed',
-      `${faultNow(d)} resolved at ${iso(resolvedAt)} while ${step.action} waited to ${d.retries > 0 ? 'be retried' : 'start'}`,
+      `${faultNow(d)} resolved at ${iso(resolvedAt)}${shown} while ${step.action} waited to ${d.retries > 0 ? 'be retried' : 'start'}`,
     );
   }
   if (d.stepState === 'verifying' && step.action !== 'replace') {
@@ -246,7 +252,7 @@ export function faultResolved(d: Draft, ctx: Ctx, at: number): Command | undefin
       d,
       ctx,
       'healed',
-      `${step.action} worked: ${faultNow(d)} resolved at ${iso(resolvedAt)}`,
+      `${step.action} worked: ${faultNow(d)} resolved at ${iso(resolvedAt)}${shown}`,
       'success',
     );
   }
@@ -260,8 +266,8 @@ export function faultResolved(d: Draft, ctx: Ctx, at: number): Command | undefin
       'fault-resolved',
       d.stepState,
       step.action === 'replace'
-        ? `${faultNow(d)} resolved at ${iso(resolvedAt)}; the replacement goes on`
-        : `${faultNow(d)} resolved at ${iso(resolvedAt)} while ${step.action} runs; the heal ends when it completes`,
+        ? `${faultNow(d)} resolved at ${iso(resolvedAt)}${shown}; the replacement goes on`
+        : `${faultNow(d)} resolved at ${iso(resolvedAt)}${shown} while ${step.action} runs; the heal ends when it completes`,
     );
   }
   return currentCommand(d);

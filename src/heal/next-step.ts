@@ -156,7 +156,7 @@ function apply(d: Draft, ctx: Ctx, o: Observation): Command | undefined {
       if (d.stepState !== 'acting' || o.step !== d.stepIndex) return undefined;
       return stepFailed(d, ctx, o.detail, o.permanent);
     case 'fault-resolved':
-      return faultResolved(d, ctx, o.at);
+      return faultResolved(d, ctx, o.at, o.evidence);
     case 'fault-firing': {
       if (d.faultResolvedAt === null) return undefined;
       d.faultResolvedAt = null;

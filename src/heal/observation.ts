@@ -32,7 +32,12 @@ export const observationSchema = z.discriminatedUnion('kind', [
     permanent: z.boolean(),
   }),
   /** The fault's alerts resolved (or the node's condition was seen healthy) at `at` (epoch ms). */
-  z.object({ kind: z.literal('fault-resolved'), at: z.number() }),
+  z.object({
+    kind: z.literal('fault-resolved'),
+    at: z.number(),
+    /** What showed it (the API's condition, the alerts): said in the record's reason. */
+    evidence: z.string().optional(),
+  }),
   /** The fault is firing (again). */
   z.object({ kind: z.literal('fault-firing') }),
   /** Time passed: check deadlines. */

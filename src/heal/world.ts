@@ -45,6 +45,13 @@ export function conditionHealthy(
   node: V1Node,
   labels: Readonly<Record<string, string>>,
 ): boolean | undefined {
+  // kube_node_spec_taint (kube-prometheus-stack's KubeNodeUnreachable): the taint decides.
+  if (labels.key?.startsWith('node.kubernetes.io/') && labels.effect) {
+    const tainted = (node.spec?.taints ?? []).some(
+      (t) => t.key === labels.key && t.effect === labels.effect,
+    );
+    return !tainted;
+  }
   const type = labels.condition;
   const badStatus = labels.status?.toLowerCase();
   if (!type || !badStatus) return undefined;

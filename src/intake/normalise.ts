@@ -6,7 +6,12 @@ import { createHash } from 'node:crypto';
 import type { NodeIndex } from '../kube/index.ts';
 import { isDns1123Subdomain, type NodeAlert, type ReceivedAlert } from '../triage/index.ts';
 
-export type IgnoreReason = 'no_node' | 'invalid_node' | 'other_cluster' | 'no_cluster';
+/**
+ * Why an alert is not triaged: no node to tie it to, not this cluster's, or an alert the catalog
+ * leaves alone on purpose (`left_alone`: cluster-wide, or a human's call).
+ */
+export type IgnoreReason =
+  'no_node' | 'invalid_node' | 'other_cluster' | 'no_cluster' | 'left_alone';
 
 /**
  * The one cluster this nodeheal serves (NODEHEAL_CLUSTER), when a central Alertmanager sends it

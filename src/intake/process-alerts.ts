@@ -10,7 +10,7 @@ import {
   type Metrics,
 } from '../metrics/index.ts';
 import { HEAL_JOB_VERSION, type HealJob, type HealScheduler } from '../queue/index.ts';
-import { matchFault, type Catalog, type Fault } from '../rules/index.ts';
+import { leftAlone, matchFault, type Catalog, type Fault } from '../rules/index.ts';
 import {
   applyAlert,
   dedupeKey,
@@ -64,8 +64,15 @@ export async function processAlerts(
   batch: ReceivedBatch,
   deps: IntakeDeps,
 ): Promise<AlertOutcome[]> {
-  const { alerts, ignored } = normaliseAlerts(batch.alerts, deps.nodeIndex(), deps.cluster);
+  const normalised = normaliseAlerts(batch.alerts, deps.nodeIndex(), deps.cluster);
   const catalog = deps.catalog();
+  const ignored = [...normalised.ignored];
+  const alerts = normalised.alerts.filter((alert) => {
+    const alone = leftAlone(catalog, alert);
+    if (alone === undefined) return true;
+    ignored.push({ alertname: alert.alertname, reason: 'left_alone', detail: alone.reason });
+    return false;
+  });
   const withFaults = alerts.map((alert) => {
     const fault = matchFault(catalog, alert);
     return { alert, fault, key: dedupeKey(alert.node, fault, alert.cluster) };

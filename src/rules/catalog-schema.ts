@@ -89,6 +89,13 @@ const alertSelectorSchema = z.strictObject({
       }),
     )
     .optional(),
+  debounce: debounceSchema.optional(),
+});
+
+const leaveAloneSchema = z.strictObject({
+  alertname: alertSelectorSchema.shape.alertname,
+  matchers: alertSelectorSchema.shape.matchers,
+  reason: z.string().trim().min(1, { error: 'say why nodeheal leaves this alert alone' }),
 });
 
 const faultSchema = z.strictObject({
@@ -124,6 +131,7 @@ export const catalogFileSchema = z.strictObject({
     .optional(),
   generic: genericSchema.optional(),
   faults: z.array(faultSchema),
+  leaveAlone: z.array(leaveAloneSchema).optional(),
 });
 
 export type CatalogFile = z.infer<typeof catalogFileSchema>;

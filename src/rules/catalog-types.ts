@@ -28,6 +28,18 @@ export interface FlapPolicy {
 export interface AlertSelector {
   readonly alertname: string;
   readonly matchers: Readonly<Record<string, string>>;
+  /**
+   * This alert's own debounce, instead of the fault's: for alerts whose Prometheus rule already
+   * waited a long `for` (kube-prometheus-stack's KubeNodeNotReady fires after 15 minutes).
+   */
+  readonly debounceMs?: number;
+}
+
+/** Alerts nodeheal deliberately does not heal (answered as ignored, `left_alone`), and why. */
+export interface LeftAlone {
+  readonly alertname: string;
+  readonly matchers: Readonly<Record<string, string>>;
+  readonly reason: string;
 }
 
 /** Skip a step whose recorded success rate over its last `overLast` attempts is below `rate`. */
@@ -64,6 +76,8 @@ export interface Catalog {
   /** The ladder for faults no rule names (`cordon → drain → replace` unless the file says otherwise). */
   readonly generic: Fault;
   readonly faults: readonly Fault[];
+  /** Alerts that are not node faults nodeheal can heal (cluster-wide, or a human's call). */
+  readonly leaveAlone: readonly LeftAlone[];
 }
 
 /** One problem in a rule file; line and column are 1-based, path is like `faults[2].ladder[0].action`. */

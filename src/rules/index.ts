@@ -5,6 +5,7 @@ export {
   type RemedyAction,
   type FlapPolicy,
   type AlertSelector,
+  type LeftAlone,
   type SuccessRateGate,
   type LadderStep,
   type Fault,
@@ -19,4 +20,4 @@ export {
   DEFAULT_FLAP,
   DEFAULT_GENERIC_LADDER,
 } from './load-catalog.ts';
-export { matchFault, selectorMatches } from './match-fault.ts';
+export { leftAlone, matchFault, selectorMatches } from './match-fault.ts';

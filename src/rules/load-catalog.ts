@@ -161,12 +161,18 @@ function build(file: CatalogFile, source: string): Catalog {
     alerts: fault.alerts.map((selector) => ({
       alertname: selector.alertname,
       matchers: { ...selector.matchers },
+      ...(selector.debounce === undefined ? {} : { debounceMs: parseDuration(selector.debounce) }),
     })),
     debounceMs: fault.debounce === undefined ? defaults.debounceMs : parseDuration(fault.debounce),
     flap: flapPolicy(fault.flap, defaults.flap),
     ladder: ladder(fault.ladder),
   }));
-  return { version: 1, source, defaults, generic, faults };
+  const leaveAlone = (file.leaveAlone ?? []).map((entry) => ({
+    alertname: entry.alertname,
+    matchers: { ...entry.matchers },
+    reason: entry.reason.trim(),
+  }));
+  return { version: 1, source, defaults, generic, faults, leaveAlone };
 }
 
 function uniqueSorted(errors: readonly CatalogError[]): CatalogError[] {

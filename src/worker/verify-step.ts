@@ -30,8 +30,13 @@ export async function observe(
 }
 
 /**
- * `fault-resolved` when the fault's alert resolved or the node's condition is healthy again: the
- * heal's own fault, or the joined one whose ladder it follows.
+ * `fault-resolved` when the fault is fixed: the heal's own fault, or the joined one whose ladder
+ * it follows. A resolution nodeheal may have caused itself is not a cure:
+ * - when the alert names what the API shows (a node condition, a node taint), the API decides:
+ *   healthy there is resolved, whatever the alert; still bad there is not, even if the alert
+ *   resolved (kube-prometheus-stack's rules stop firing once a node is cordoned);
+ * - otherwise the alert resolving decides, unless nodeheal's own cordon is on the node (then
+ *   the resolution may be the cordon's doing, and the ladder goes on).
  */
 export async function faultObservation(
   deps: RunnerDeps,
@@ -40,10 +45,21 @@ export async function faultObservation(
   job: HealJob,
 ): Promise<Observation | undefined> {
   const fault = followedJoinedFault(record) ?? job;
-  const history = await readHistory(deps.redis, fault.key);
-  const resolvedByAlert = history !== undefined && history.active.length === 0;
   const healthy = conditionHealthy(node, fault.labels);
-  if (resolvedByAlert || healthy === true)
-    return { kind: 'fault-resolved', at: deps.now().getTime() };
-  return undefined;
+  const at = deps.now().getTime();
+  if (healthy === true) return { kind: 'fault-resolved', at, evidence: apiEvidence(fault.labels) };
+  if (healthy === false) return undefined;
+  const history = await readHistory(deps.redis, fault.key);
+  if (history === undefined || history.active.length > 0) return undefined;
+  if (record.cordonedByUs) return undefined;
+  return { kind: 'fault-resolved', at, evidence: 'its alerts resolved' };
+}
+
+/** What the API showed, in words, for the record. */
+function apiEvidence(labels: Readonly<Record<string, string>>): string {
+  if (labels.key !== undefined && labels.effect !== undefined)
+    return `the node has no ${labels.key}:${labels.effect} taint`;
+  return labels.condition === 'Ready'
+    ? 'the node is Ready in the API'
+    : `the node's ${labels.condition} condition is no longer ${labels.status} in the API`;
 }

@@ -215,6 +215,43 @@ describe('loadCatalog: valid catalogs', () => {
   });
 });
 
+describe('loadCatalog: alerts with their own debounce, alerts left alone', () => {
+  it('reads a selector debounce and the leaveAlone list', () => {
+    const catalog = load(
+      yamlOf(
+        BASE,
+        { after: 6, insert: ['      - alertname: KubeNodeNotReady', '        debounce: 0s'] },
+        {
+          after: 11,
+          insert: [
+            'leaveAlone:',
+            '  - alertname: KubeletDown',
+            '    reason: " cluster-wide, no node to heal "',
+          ],
+        },
+      ),
+    );
+    expect(catalog.faults[0]?.alerts).toEqual([
+      { alertname: 'NodeNotReady', matchers: {} },
+      { alertname: 'KubeNodeNotReady', matchers: {}, debounceMs: 0 },
+    ]);
+    expect(catalog.leaveAlone).toEqual([
+      { alertname: 'KubeletDown', matchers: {}, reason: 'cluster-wide, no node to heal' },
+    ]);
+  });
+
+  it('has an empty leaveAlone list when the file has none', () => {
+    expect(load(yamlOf(BASE)).leaveAlone).toEqual([]);
+  });
+
+  it('refuses an alert left alone without a reason, naming the place', () => {
+    const errors = errorsOf(
+      yamlOf(BASE, { after: 11, insert: ['leaveAlone:', '  - alertname: KubeletDown'] }),
+    );
+    expect(errors).toEqual([expect.objectContaining({ line: 13, path: 'leaveAlone[0].reason' })]);
+  });
+});
+
 describe('loadCatalog: invalid catalogs report accurate positions', () => {
   it.each<{ name: string; text: string; errors: Array<[number, number, string, string]> }>([
     {

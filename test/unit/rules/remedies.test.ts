@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { loadCatalog, matchFault, type Catalog } from '../../../src/rules/index.ts';
+import { leftAlone, loadCatalog, matchFault, type Catalog } from '../../../src/rules/index.ts';
 
 const REMEDIES = new URL('../../../alert-rules/remedies.yaml', import.meta.url);
 const PROMETHEUS_RULES = new URL(
@@ -28,6 +28,32 @@ const ALERT_NAMES = [
   'NodeClockNotSynchronising',
 ];
 
+const MIN = 60_000;
+
+/**
+ * kube-prometheus-stack's node alerts (kubernetes-mixin, node-mixin) the catalog maps, with the
+ * `for` their rules wait before firing (the least of the mixin's releases), and the debounce
+ * nodeheal adds: the first step comes `for + debounce` after the fault began.
+ */
+const KUBE_PROMETHEUS_STACK: [alert: string, fault: string, forMs: number, debounceMs: number][] = [
+  ['KubeNodeNotReady', 'node-not-ready', 15 * MIN, 0],
+  ['KubeNodeUnreachable', 'node-not-ready', 2 * MIN, MIN],
+  ['KubeletInstanceUnreachable', 'kubelet-down', 0, MIN],
+  ['KubeletPlegDurationHigh', 'container-runtime-down', 5 * MIN, MIN],
+  ['NodeFilesystemAlmostOutOfSpace', 'disk-almost-full', 30 * MIN, 0],
+  ['NodeFilesystemSpaceFillingUp', 'disk-almost-full', 60 * MIN, 0],
+  ['NodeFilesystemAlmostOutOfFiles', 'inodes-almost-full', 60 * MIN, 0],
+  ['NodeFilesystemFilesFillingUp', 'inodes-almost-full', 60 * MIN, 0],
+  ['NodeClockSkewDetected', 'clock-not-synchronised', 10 * MIN, 0],
+  ['KubeNodeReadinessFlapping', 'readiness-flapping', 15 * MIN, 0],
+];
+/** KubeNodePressure is one alert for three conditions: each goes to its own fault. */
+const KUBE_NODE_PRESSURE: [condition: string, fault: string][] = [
+  ['DiskPressure', 'disk-almost-full'],
+  ['MemoryPressure', 'memory-pressure'],
+  ['PIDPressure', 'pid-pressure'],
+];
+
 function shipped(): Catalog {
   const result = loadCatalog(readFileSync(REMEDIES, 'utf8'), 'alert-rules/remedies.yaml');
   if (!result.ok) throw new Error(`remedies.yaml is invalid: ${JSON.stringify(result.errors)}`);
@@ -41,8 +67,6 @@ function prometheusAlertNames(): string[] {
   return file.groups.flatMap((group) => group.rules.flatMap((rule) => rule.alert ?? []));
 }
 
-const MIN = 60_000;
-
 describe('alert-rules/remedies.yaml', () => {
   it('loads without errors', () => {
     expect(shipped().faults.length).toBeGreaterThanOrEqual(11);
@@ -53,7 +77,8 @@ describe('alert-rules/remedies.yaml', () => {
     const named = new Set(
       shipped().faults.flatMap((fault) => fault.alerts.map((a) => a.alertname)),
     );
-    expect([...named].sort()).toEqual([...ALERT_NAMES].sort());
+    const mapped = [...KUBE_PROMETHEUS_STACK.map(([alert]) => alert), 'KubeNodePressure'];
+    expect([...named].sort()).toEqual([...ALERT_NAMES, ...mapped].sort());
   });
 
   it.each<[string, Record<string, string>, string, string[], number]>([
@@ -149,11 +174,54 @@ describe('alert-rules/remedies.yaml', () => {
     expect(fault.debounceMs).toBe(5 * MIN);
   });
 
-  it('ends every ladder with replace and waits at least 60s before acting', () => {
+  it('ends every ladder with replace and waits at least 60s before acting on its own alerts', () => {
     const catalog = shipped();
     for (const fault of [...catalog.faults, catalog.generic]) {
       expect(fault.ladder.at(-1)?.action, fault.name).toBe('replace');
-      expect(fault.debounceMs, fault.name).toBeGreaterThanOrEqual(MIN);
+      for (const alertname of fault.alerts.map((a) => a.alertname)) {
+        if (!ALERT_NAMES.includes(alertname)) continue;
+        expect(
+          matchFault(catalog, { alertname, labels: {} }).debounceMs,
+          alertname,
+        ).toBeGreaterThanOrEqual(MIN);
+      }
+    }
+  });
+
+  it.each(KUBE_PROMETHEUS_STACK)(
+    'maps kube-prometheus-stack %s to %s, acting at least 60s after it fired',
+    (alertname, fault, forMs, debounceMs) => {
+      const matched = matchFault(shipped(), { alertname, labels: { node: 'worker-1' } });
+      expect(matched.name).toBe(fault);
+      expect(matched.debounceMs).toBe(debounceMs);
+      // The rule's `for` and nodeheal's debounce add up: never less than a minute in all.
+      expect(forMs + debounceMs).toBeGreaterThanOrEqual(MIN);
+    },
+  );
+
+  it.each(KUBE_NODE_PRESSURE)(
+    'maps KubeNodePressure{condition=%s} to %s at once (for: 10m)',
+    (condition, fault) => {
+      const matched = matchFault(shipped(), {
+        alertname: 'KubeNodePressure',
+        labels: { node: 'worker-1', condition, status: 'true' },
+      });
+      expect(matched).toMatchObject({ name: fault, debounceMs: 0 });
+    },
+  );
+
+  it.each(['KubeletDown', 'NodeSystemdServiceFailed', 'KubeletTooManyPods', 'NodeCPUHighUsage'])(
+    'leaves %s alone, saying why, instead of the generic ladder',
+    (alertname) => {
+      const alone = leftAlone(shipped(), { alertname, labels: {} });
+      expect(alone?.reason.length).toBeGreaterThan(10);
+    },
+  );
+
+  it('leaves nothing alone that a fault claims', () => {
+    const catalog = shipped();
+    for (const entry of catalog.leaveAlone) {
+      expect(matchFault(catalog, { alertname: entry.alertname, labels: {} }).name).toBe('unknown');
     }
   });
 
