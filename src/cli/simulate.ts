@@ -78,14 +78,25 @@ export async function simulate(options: SimulateOptions): Promise<number> {
     await nodeIndexFrom(options.kubeconfig),
     scope,
   );
-  const rows = [
+  interface Row {
+    alertname: string;
+    decision: string;
+    reason: string;
+    why: string;
+    status?: string;
+    node?: string;
+    fault?: string;
+    dueAt?: string;
+    ladder?: string;
+  }
+  const rows: Row[] = [
     ...ignored.map((i) => ({
       alertname: i.alertname,
       decision: 'ignore',
       reason: i.reason,
       why: i.detail,
     })),
-    ...alerts.flatMap((alert) => {
+    ...alerts.flatMap((alert): Row[] => {
       const alone = leftAlone(catalog, alert);
       if (alone !== undefined) {
         return [
@@ -121,7 +132,7 @@ export async function simulate(options: SimulateOptions): Promise<number> {
   } else {
     for (const r of rows) {
       process.stdout.write(`${r.alertname}: ${r.decision} (${r.reason}) — ${r.why}\n`);
-      if ('ladder' in r && r.ladder) process.stdout.write(`    then: ${r.ladder}\n`);
+      if (r.ladder) process.stdout.write(`    then: ${r.ladder}\n`);
     }
     process.stdout.write('(simulation: nothing was recorded, queued or changed)\n');
   }
