@@ -186,7 +186,7 @@ describe('fencing an unreachable node', () => {
       // Kubernetes moved the pod and released the volume, after the taint and not before (the
       // heal waits for the pods to go before it deletes the Node).
       await eventually('db-0 recreated', () => movedAt, 120_000);
-      await eventually('the volume released', () => detachedAt, 60_000);
+      await eventually('the volume released', () => detachedAt, 150_000);
       expect(movedAt!).toBeGreaterThanOrEqual(heal.outOfServiceAt!);
       expect(detachedAt!).toBeGreaterThanOrEqual(heal.outOfServiceAt!);
       const moved = await dbPod(kube, namespace);
