@@ -112,15 +112,27 @@ export function buildCli(): Command {
     .command('check')
     .argument(
       '[file]',
-      'rule catalog to validate',
+      'rule catalog to validate (with --prometheus: the catalog to read the rules against)',
       process.env.NODEHEAL_RULES ?? 'alert-rules/remedies.yaml',
     )
     .description('validate a remedy catalog and report errors with line numbers')
-    .action((file: string) =>
+    .option(
+      '--prometheus <file>',
+      'instead: what nodeheal would do with each alert of a Prometheus rule file or PrometheusRule, by the catalog [file]',
+    )
+    .option('--json', 'with --prometheus: print JSON', false)
+    .action((file: string, opts: { prometheus?: string; json: boolean }) =>
       run(async () => {
+        if (opts.json && opts.prometheus === undefined)
+          throw new Error('--json goes with --prometheus');
         // Loaded on demand: each command pulls in only what it needs (start-up time).
-        const { checkRulesFile } = await import('./check-rules-file.ts');
-        const result = await checkRulesFile(file);
+        const prometheus = opts.prometheus;
+        const result =
+          prometheus === undefined
+            ? await import('./check-rules-file.ts').then((m) => m.checkRulesFile(file))
+            : await import('./check-prometheus-rules.ts').then((m) =>
+                m.checkPrometheusRulesFile(prometheus, file, opts.json),
+              );
         (result.exitCode === 0 ? process.stdout : process.stderr).write(
           result.output.endsWith('\n') ? result.output : `${result.output}\n`,
         );
