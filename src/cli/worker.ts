@@ -128,6 +128,7 @@ export async function worker(): Promise<() => Promise<void>> {
     safety: workerConfig.NODEHEAL_SAFETY ?? {},
     windows: workerConfig.NODEHEAL_MAINTENANCE_WINDOWS ?? [],
     nodeStartupTimeoutMs: workerConfig.NODEHEAL_NODE_STARTUP_TIMEOUT_MS,
+    uncordonSettleMs: workerConfig.NODEHEAL_UNCORDON_SETTLE_MS,
     poolLabels: workerConfig.poolLabels,
     dryRun,
     drain: {

@@ -56,6 +56,11 @@ export const workerEnvSchema = z.object({
    * replace step is healed when capacity is back within it, abandoned otherwise.
    */
   NODEHEAL_NODE_STARTUP_TIMEOUT_MS: int(10_000, 24 * 3_600_000, 600_000),
+  /**
+   * How long a fault's alerts, resolved while nodeheal's own cordon was on the node, must stay
+   * resolved once nodeheal uncordons it before the step counts as a cure (5 minutes).
+   */
+  NODEHEAL_UNCORDON_SETTLE_MS: int(1_000, 3_600_000, 300_000),
   NODEHEAL_DRAIN_PARALLELISM: int(1, 500, 32),
   NODEHEAL_DRAIN_EMPTYDIR: z.enum(['evict', 'block']).default('evict'),
   NODEHEAL_DRAIN_UNMANAGED: z.enum(['evict', 'block']).default('block'),

@@ -10,6 +10,13 @@ import { fenceSchema } from './fence.ts';
 /** MachineHealthCheck's default nodeStartupTimeout: a replacement has 10 minutes to be Ready. */
 export const DEFAULT_NODE_STARTUP_TIMEOUT_MS = 10 * 60_000;
 
+/**
+ * A fault whose alerts resolved while nodeheal's own cordon was on the node (and whose state the
+ * API does not show) counts as fixed only if they stay resolved this long after nodeheal
+ * uncordoned the node: about five of Alertmanager's recommended group intervals.
+ */
+export const DEFAULT_UNCORDON_SETTLE_MS = 5 * 60_000;
+
 /** Bumped when the stored shape changes incompatibly; readers refuse versions they do not know. */
 export const HEAL_RECORD_VERSION = 1;
 
@@ -57,6 +64,8 @@ const RECORD_STATES = [
  * - `fault-joined`: another fault of the node came due while this heal runs: it is recorded here
  *   (`joined`) instead of becoming a heal of its own.
  * - `ladder-changed`: the heal moved to a joined fault's more drastic ladder (Event Escalated).
+ * - `confirming`: the fault's alerts resolved under nodeheal's own cordon; nodeheal uncordons the
+ *   node and heals only if they stay resolved for `uncordonSettleMs`.
  * - `healed`, `abandoned`, `cancelled`, `skipped`: the heal ended.
  */
 export const TRANSITION_KINDS = [
@@ -74,6 +83,7 @@ export const TRANSITION_KINDS = [
   'out-of-service',
   'fault-joined',
   'ladder-changed',
+  'confirming',
   'healed',
   'abandoned',
   'cancelled',
@@ -189,6 +199,12 @@ export const healRecordSchema = z
     ladderFrom: z.int().min(0).nullable().default(null),
     /** A joined fault whose more drastic ladder the heal moves to when the current step is over. */
     switchTo: z.string().nullable().default(null),
+    /** How long alerts that resolved under nodeheal's cordon must stay resolved once uncordoned. */
+    uncordonSettleMs: z.int().positive().default(DEFAULT_UNCORDON_SETTLE_MS),
+    /** Since when nodeheal confirms such a resolution (the node uncordoned); null otherwise. */
+    confirmingSince: z.number().nullable().default(null),
+    /** The fault came back after that uncordon: cordon again before the next step acts. */
+    recordon: z.boolean().default(false),
     transitions: z.array(transitionSchema),
   })
   .refine((record) => record.stepIndex < record.ladder.length, {
@@ -222,6 +238,7 @@ export interface NewHealRecordParams {
   poolReadyBefore?: number;
   poolLabel?: string;
   nodeStartupTimeoutMs?: number;
+  uncordonSettleMs?: number;
 }
 
 /**
@@ -292,6 +309,9 @@ export function newHealRecord(params: NewHealRecordParams): HealRecord {
     ladderFault: null,
     ladderFrom: null,
     switchTo: null,
+    uncordonSettleMs: params.uncordonSettleMs ?? DEFAULT_UNCORDON_SETTLE_MS,
+    confirmingSince: null,
+    recordon: false,
     transitions: [],
   };
 }

@@ -1,13 +1,7 @@
 // The moves of the ladder machine: begin a step (or skip it), a step done or failed, time up,
 // the fault resolved, the node gone, a safety gate in the way. Each changes the draft and says
 // what the worker does next. Pure.
-import {
-  currentStep,
-  isExpertRemedy,
-  isPreparation,
-  MAX_TRANSITIONS,
-  type HealRecord,
-} from './heal-record.ts';
+import { currentStep, isPreparation, MAX_TRANSITIONS, type HealRecord } from './heal-record.ts';
 import {
   actedAtStep,
   cordonNote,
@@ -22,7 +16,7 @@ import {
   type Draft,
 } from './ladder-draft.ts';
 import { changeLadder, dueLadderChange } from './ladder-join.ts';
-import type { Command, Observation } from './observation.ts';
+import type { Command } from './observation.ts';
 import { currentCommand } from './step-command.ts';
 
 /** Transient failures of one step retried before it counts as failed (so at most 4 attempts). */
@@ -162,6 +156,22 @@ export function stepDone(
   return currentCommand(d);
 }
 
+/** The alerts fired again after nodeheal uncordoned the node to confirm a resolution. */
+export function confirmFailed(d: Draft, ctx: Ctx): Command {
+  const step = currentStep(d);
+  const since = d.confirmingSince ?? ctx.now;
+  d.confirmingSince = null;
+  d.faultResolvedAt = null;
+  // The node was cordoned when the fault resolved: put it back that way for the next step.
+  d.recordon = true;
+  return escalate(
+    d,
+    ctx,
+    `${step.action} did not clear ${faultNow(d)}: its alerts fired again ` +
+      `${duration(ctx.now - since)} after nodeheal uncordoned the node (its cordon had silenced them)`,
+  );
+}
+
 export function stepFailed(d: Draft, ctx: Ctx, detail: string, permanent: boolean): Command {
   const step = currentStep(d);
   if (d.faultResolvedAt !== null) {
@@ -212,6 +222,17 @@ export function timeUp(d: Draft, ctx: Ctx): Command | undefined {
     case 'acting':
       return stepFailed(d, ctx, `no result within ${duration(step.timeoutMs)}`, true);
     case 'verifying':
+      if (d.confirmingSince !== null) {
+        // The alerts stayed resolved with the node uncordoned: the remedy did fix it.
+        return finish(
+          d,
+          ctx,
+          'healed',
+          `${step.action} worked: ${faultNow(d)}'s alerts resolved at ${iso(d.faultResolvedAt ?? d.confirmingSince)} ` +
+            `and stayed resolved for ${duration(d.uncordonSettleMs)} after nodeheal uncordoned the node`,
+          'success',
+        );
+      }
       return escalate(
         d,
         ctx,
@@ -230,10 +251,30 @@ export function faultResolved(
   ctx: Ctx,
   at: number,
   evidence?: string,
+  underOwnCordon = false,
 ): Command | undefined {
   const step = currentStep(d);
   const resolvedAt = Number.isFinite(at) ? Math.min(at, ctx.now) : ctx.now;
   const shown = evidence === undefined ? '' : ` (${evidence})`;
+  // Being confirmed already: only the settle period (or the alerts firing again) decides.
+  if (d.confirmingSince !== null) return undefined;
+  if (underOwnCordon) {
+    // Maybe nodeheal's own cordon silenced the alerts: not a cure until confirmed uncordoned.
+    if (d.stepState !== 'verifying' || step.action === 'replace') return undefined;
+    d.confirmingSince = ctx.now;
+    d.faultResolvedAt = resolvedAt;
+    d.deadline = ctx.now + d.uncordonSettleMs;
+    push(
+      d,
+      ctx,
+      'confirming',
+      'verifying',
+      `${faultNow(d)}'s alerts resolved at ${iso(resolvedAt)} while nodeheal's cordon is on the ` +
+        `node, which may be what silenced them: nodeheal uncordons it and counts ${step.action} ` +
+        `as a cure only if they stay resolved until ${iso(d.deadline)}`,
+    );
+    return currentCommand(d);
+  }
   if (d.stepState === 'pending') {
     d.faultResolvedAt = resolvedAt;
     if (!hasStarted(d)) {
@@ -311,73 +352,4 @@ export function nodeGone(d: Draft, ctx: Ctx): Command | undefined {
     'cancelled',
     `${d.node} was deleted outside this heal (during ${step.action}); nothing left to heal`,
   );
-}
-
-export function safetyBlocked(
-  d: Draft,
-  ctx: Ctx,
-  o: Extract<Observation, { kind: 'safety-blocked' }>,
-): Command | undefined {
-  const { gate, detail } = o;
-  const step = currentStep(d);
-  if (gate === 'daily-cap' && isExpertRemedy(step.action)) {
-    const target = d.ladder.findIndex((s, i) => i > d.stepIndex && !isExpertRemedy(s.action));
-    const targetStep = d.ladder[target];
-    if (targetStep !== undefined) {
-      for (let i = d.stepIndex; i < target; i += 1) {
-        push(
-          d,
-          ctx,
-          'skipped',
-          'pending',
-          `${d.ladder[i]?.action} skipped: daily cap (${detail}); only ${targetStep.action} and later steps may run`,
-          { step: i },
-        );
-        d.stepIndex = i;
-        d.stepState = 'pending';
-      }
-      moveTo(d, ctx, target);
-      return begin(d, ctx);
-    }
-  }
-  if (o.defer === true) {
-    // Already waiting on this very gate: nothing new to record.
-    if (d.stepState === 'pending' && d.gate === gate) return undefined;
-    const until = o.until ?? ctx.now;
-    push(
-      d,
-      ctx,
-      'held',
-      'pending',
-      `${step.action} waits for safety gate ${gate}: ${detail}; asking again at ${iso(until)}`,
-    );
-    d.stepState = 'pending';
-    d.deadline = until;
-    d.gate = gate;
-    return currentCommand(d);
-  }
-  if (!hasStarted(d)) {
-    const command = finish(
-      d,
-      ctx,
-      'skipped',
-      `skipped: safety gate ${gate} refused ${step.action}: ${detail}; nothing was done on the node`,
-    );
-    d.gate = gate;
-    return command;
-  }
-  // Something acted on the node before: a step completed, failed or was retried.
-  const changed = d.transitions.some(
-    (t) => t.kind === 'step-done' || t.kind === 'retry-scheduled' || t.kind === 'escalated',
-  );
-  const command = finish(
-    d,
-    ctx,
-    'abandoned',
-    `blocked by safety gate ${gate} before ${step.action}: ${detail}; ` +
-      (changed ? 'left for a human' : 'nothing was changed on the node') +
-      cordonNote(d),
-  );
-  d.gate = gate;
-  return command;
 }

@@ -3,11 +3,12 @@
 import { currentStep, MAX_TRANSITIONS, type HealRecord } from './heal-record.ts';
 import { faultNow, finish, push, type Ctx, type Draft, type StepRates } from './ladder-draft.ts';
 import { joinFault } from './ladder-join.ts';
+import { safetyBlocked } from './ladder-gates.ts';
 import {
   begin,
+  confirmFailed,
   faultResolved,
   nodeGone,
-  safetyBlocked,
   stepDone,
   stepFailed,
   timeUp,
@@ -156,8 +157,9 @@ function apply(d: Draft, ctx: Ctx, o: Observation): Command | undefined {
       if (d.stepState !== 'acting' || o.step !== d.stepIndex) return undefined;
       return stepFailed(d, ctx, o.detail, o.permanent);
     case 'fault-resolved':
-      return faultResolved(d, ctx, o.at, o.evidence);
+      return faultResolved(d, ctx, o.at, o.evidence, o.underOwnCordon);
     case 'fault-firing': {
+      if (d.confirmingSince !== null) return confirmFailed(d, ctx);
       if (d.faultResolvedAt === null) return undefined;
       d.faultResolvedAt = null;
       if (d.transitions.length < MAX_TRANSITIONS) {
@@ -185,6 +187,11 @@ function apply(d: Draft, ctx: Ctx, o: Observation): Command | undefined {
         return undefined;
       }
       d.cordonedByUs = true;
+      d.recordon = false;
+      return currentCommand(d);
+    case 'uncordoned':
+      if (d.confirmingSince === null || o.step !== d.stepIndex || !d.cordonedByUs) return undefined;
+      d.cordonedByUs = false;
       return currentCommand(d);
     case 'awaiting-fence': {
       if (d.stepState !== 'acting' || o.step !== d.stepIndex || d.fence !== null) return undefined;

@@ -37,7 +37,14 @@ export const observationSchema = z.discriminatedUnion('kind', [
     at: z.number(),
     /** What showed it (the API's condition, the alerts): said in the record's reason. */
     evidence: z.string().optional(),
+    /**
+     * Only the alerts say so, and nodeheal's own cordon is on the node: it may be what silenced
+     * them (kube-prometheus-stack's rules exclude cordoned nodes). Confirmed after an uncordon.
+     */
+    underOwnCordon: z.boolean().optional(),
   }),
+  /** The runner uncordoned the node of step `step` to confirm a resolution (see `confirm`). */
+  z.object({ kind: z.literal('uncordoned'), step: z.int().min(0) }),
   /** The fault is firing (again). */
   z.object({ kind: z.literal('fault-firing') }),
   /** Time passed: check deadlines. */
@@ -97,6 +104,9 @@ export type Observation = z.infer<typeof observationSchema>;
  * - `wait-gate`: step `stepIndex` is held by safety gate `gate`; ask the gates again at `until`
  *   (or sooner, e.g. when a pause lifts) and send `gate-cleared` once they allow it, or a new
  *   `safety-blocked` when another gate (or a gate that will not lift) refuses it.
+ * - `confirm`: the fault's alerts resolved under nodeheal's own cordon: uncordon the node (when
+ *   `uncordon`; then report `uncordoned`), watch the alerts until `until`, and send
+ *   `fault-firing` if they fire again, else `tick` at `until` (the heal is then healed).
  * - `finish`: the heal ended with `status`; clean up (annotation, Event, metrics, budget slot);
  *   uncordon only when `uncordon` is true (healed or cancelled, the cordon is ours, the node
  *   still exists).
@@ -132,6 +142,12 @@ export type Command =
       readonly gate: Gate;
       readonly until: number;
       readonly stepIndex: number;
+    }
+  | {
+      readonly kind: 'confirm';
+      readonly until: number;
+      readonly stepIndex: number;
+      readonly uncordon: boolean;
     }
   | {
       readonly kind: 'finish';

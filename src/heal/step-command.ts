@@ -43,6 +43,14 @@ export function currentCommand(record: HealRecord): Command {
         deadline,
       };
     case 'verifying':
+      if (record.confirmingSince !== null) {
+        return {
+          kind: 'confirm',
+          until: deadline,
+          stepIndex: record.stepIndex,
+          uncordon: record.cordonedByUs,
+        };
+      }
       return {
         kind: 'verify',
         until: deadline,

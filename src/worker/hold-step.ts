@@ -74,7 +74,8 @@ export async function waitForGate(
     const node = await deps.nodeOps.get(record.node);
     if (!node) return await advance(deps, record, { kind: 'node-gone' });
     const resolved = await faultObservation(deps, node, record, job);
-    if (resolved) return await advance(deps, record, resolved);
+    const next = resolved ? await advance(deps, record, resolved) : record;
+    if (next !== record) return next;
     const joined = await newlyJoined(deps, record);
     if (joined) return await advance(deps, record, { kind: 'fault-joined', fault: joined });
     const gate = await checkAndHold(deps, record.id, node, action);

@@ -39,6 +39,8 @@ export interface RunnerDeps {
   windows: readonly MaintenanceWindow[];
   /** How long a replacement may take to be Ready before the heal is abandoned. */
   nodeStartupTimeoutMs: number;
+  /** How long alerts resolved under nodeheal's own cordon must stay resolved once uncordoned. */
+  uncordonSettleMs: number;
   poolLabels: readonly string[];
   dryRun: boolean;
   drain: Omit<DrainOptions, 'timeoutMs' | 'signal'>;

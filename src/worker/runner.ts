@@ -19,7 +19,7 @@ import { advance, finish, releaseNode } from './record-step.ts';
 import type { RunnerDeps, RunOutcome } from './runner-deps.ts';
 import { sleepUntil } from './sleep.ts';
 import { startHeal } from './start-step.ts';
-import { observe } from './verify-step.ts';
+import { confirmResolution, observe } from './verify-step.ts';
 
 export type { RunnerDeps, RunnerMetrics, RunOutcome } from './runner-deps.ts';
 
@@ -163,10 +163,15 @@ async function execute(
     }
     case 'wait-gate':
       return await waitForGate(deps, record, job, command, control);
+    case 'confirm':
+      return await confirmResolution(deps, record, job, command, signal);
     case 'verify': {
       while (now() < command.until && !signal.aborted) {
         const observed = await observe(deps, record, job);
-        if (observed) return await advance(deps, record, observed);
+        // An observation the machine ignores (seen already, or not a cure) is no reason to stop
+        // waiting: without this the loop would ask again at once, without a pause.
+        const next = observed ? await advance(deps, record, observed) : record;
+        if (next !== record) return next;
         await sleepUntil(Math.min(command.until, now() + deps.pollMs), deps, signal);
       }
       if (signal.aborted) return record;
@@ -183,12 +188,23 @@ async function execute(
       if (!gate.allowed) return await refuse(deps, record, job, gate, command.stepIndex);
       // Cancel (and shutdown) are looked at before every mutating call.
       if (signal.aborted) return record;
+      let current = record;
+      if (record.recordon && !record.cordonedByUs && !deps.dryRun) {
+        // The fault came back after nodeheal uncordoned the node to confirm a fix: the node is
+        // cordoned again, as it was, before the next step acts.
+        const again = await deps.nodeOps.cordon(record.node);
+        current = await advance(deps, record, {
+          kind: 'cordoned',
+          step: command.stepIndex,
+          byUs: again === 'cordoned' || again === 'already-cordoned-by-us',
+        });
+      }
       if (!deps.dryRun)
         await deps.nodeOps.annotateHeal(
           record.node,
           `${record.id} ${command.stepIndex}:${command.step.action}`,
         );
-      const acted = await act(deps, record, node, command, signal);
+      const acted = await act(deps, current, node, command, signal);
       // Interrupted: by a shutdown, nothing is recorded (the record still says this step is
       // acting, and whoever resumes it acts again: steps are idempotent); by a cancel, the loop
       // ends the heal (what the step did so far, e.g. nodeheal's cordon, is noted already).

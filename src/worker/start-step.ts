@@ -90,6 +90,7 @@ export async function startHeal(
     now: deps.now(),
     ...(counted ? { poolReadyBefore: counted.ready, poolLabel: counted.label } : {}),
     nodeStartupTimeoutMs: deps.nodeStartupTimeoutMs,
+    uncordonSettleMs: deps.uncordonSettleMs,
   });
   // Refused for good before anything acted (opt-out, control plane): the record says `skipped`
   // (the daily cap may instead send the heal straight to a disruptive step).

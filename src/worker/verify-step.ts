@@ -3,13 +3,15 @@
 import type { V1Node } from '@kubernetes/client-node';
 import type { HealRecord } from '../heal/index.ts';
 import { followedJoinedFault } from '../heal/index.ts';
-import type { Observation } from '../heal/index.ts';
+import type { Command, Observation } from '../heal/index.ts';
 import { conditionHealthy } from '../heal/index.ts';
 import type { HealJob } from '../queue/index.ts';
 import { readHistory } from '../store/index.ts';
 import { observeCapacity } from './capacity.ts';
 import { newlyJoined } from './join-step.ts';
+import { advance } from './record-step.ts';
 import type { RunnerDeps } from './runner-deps.ts';
+import { sleepUntil } from './sleep.ts';
 
 /** Looks for the fault resolving (alert resolved, or the condition healthy) or the node being gone. */
 export async function observe(
@@ -51,8 +53,45 @@ export async function faultObservation(
   if (healthy === false) return undefined;
   const history = await readHistory(deps.redis, fault.key);
   if (history === undefined || history.active.length > 0) return undefined;
-  if (record.cordonedByUs) return undefined;
-  return { kind: 'fault-resolved', at, evidence: 'its alerts resolved' };
+  return {
+    kind: 'fault-resolved',
+    at,
+    evidence: 'its alerts resolved',
+    // The cordon may be what silenced them: the machine confirms with the node uncordoned.
+    ...(record.cordonedByUs ? { underOwnCordon: true } : {}),
+  };
+}
+
+/**
+ * The `confirm` command: the fault's alerts resolved under nodeheal's own cordon. The node is
+ * uncordoned, then the alerts are watched until `until`: firing again is `fault-firing` (the
+ * machine re-cordons and goes on with the ladder), staying resolved is a `tick` at `until` (the
+ * heal is healed). The node going away is `node-gone`.
+ */
+export async function confirmResolution(
+  deps: RunnerDeps,
+  record: HealRecord,
+  job: HealJob,
+  command: Extract<Command, { kind: 'confirm' }>,
+  signal: AbortSignal,
+): Promise<HealRecord> {
+  let current = record;
+  if (command.uncordon && !deps.dryRun) {
+    await deps.nodeOps.uncordon(record.node);
+    current = await advance(deps, current, { kind: 'uncordoned', step: command.stepIndex });
+  }
+  const fault = followedJoinedFault(current) ?? job;
+  const now = () => deps.now().getTime();
+  while (now() < command.until && !signal.aborted) {
+    if (!(await deps.nodeOps.get(current.node)))
+      return await advance(deps, current, { kind: 'node-gone' });
+    const history = await readHistory(deps.redis, fault.key);
+    if (history !== undefined && history.active.length > 0)
+      return await advance(deps, current, { kind: 'fault-firing' });
+    await sleepUntil(Math.min(command.until, now() + deps.pollMs), deps, signal);
+  }
+  if (signal.aborted) return current;
+  return await advance(deps, current, { kind: 'tick' });
 }
 
 /** What the API showed, in words, for the record. */

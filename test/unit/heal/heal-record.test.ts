@@ -54,6 +54,9 @@ describe('newHealRecord', () => {
       ladderFault: null,
       ladderFrom: null,
       switchTo: null,
+      uncordonSettleMs: 300_000,
+      confirmingSince: null,
+      recordon: false,
       transitions: [],
     });
   });
