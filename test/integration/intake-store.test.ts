@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
+import { eventually } from '../stack/helpers/poll.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadRulesOrThrow } from '../../src/cli/load-rules.ts';
 import {
@@ -127,9 +128,10 @@ describe('remembered histories', () => {
       // Meanwhile someone else wrote; reconnected, the store reads Redis instead of its memory.
       const current = JSON.stringify(history(3000));
       await other.set(historyKey(k), current);
-      // ioredis may already be reconnecting by itself (the producer's retry strategy).
-      if (broken.status === 'end') await broken.connect();
-      else if (broken.status !== 'ready') await new Promise((r) => broken.once('ready', r));
+      // ioredis may already be reconnecting by itself (the producer's retry strategy); either
+      // way, read only once the connection is ready again.
+      if (broken.status === 'end') await broken.connect().catch(() => undefined);
+      await eventually('the connection ready again', () => broken.status === 'ready', 10_000, 50);
       const [fresh] = await store.readHistories([k]);
       expect(fresh?.raw).toBe(current);
     } finally {
