@@ -1,6 +1,7 @@
 // What every alert source's webhook payload is made of: RFC 3339 timestamps, string maps,
 // firing/resolved, and error messages that name the field (`alerts[2].startsAt: ...`).
 import { z } from 'zod';
+import type { AlertStatus, ReceivedAlert } from '../triage/index.ts';
 
 const RFC3339 =
   /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
@@ -130,4 +131,39 @@ export function formatPath(path: readonly PropertyKey[]): string {
     } else out += `[${JSON.stringify(String(segment))}]`;
   }
   return out;
+}
+
+/** The alert fields Alertmanager's and Grafana's payloads share (Grafana's adds its own). */
+export interface WireAlert {
+  status: AlertStatus;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt: string;
+  generatorURL: string;
+  fingerprint?: string | undefined;
+}
+
+/**
+ * One alert of a validated payload, source-neutral: its own status (not the group's), labels
+ * and annotations copied, Go's zero `endsAt` (still firing) as undefined, an empty fingerprint
+ * or generatorURL as absent.
+ */
+export function receivedAlert(alert: WireAlert): ReceivedAlert {
+  const startsAt = parseRfc3339(alert.startsAt);
+  const endsAt = parseRfc3339(alert.endsAt);
+  if (startsAt === undefined || endsAt === undefined) {
+    // The source's schema already checked both; reaching here means it was bypassed.
+    throw new TypeError('receivedAlert needs an alert its source has validated');
+  }
+  const result: ReceivedAlert = {
+    status: alert.status,
+    labels: { ...alert.labels },
+    annotations: { ...alert.annotations },
+    startsAt,
+  };
+  if (endsAt.getUTCFullYear() > 1) result.endsAt = endsAt;
+  if (alert.fingerprint) result.fingerprint = alert.fingerprint;
+  if (alert.generatorURL !== '') result.generatorURL = alert.generatorURL;
+  return result;
 }

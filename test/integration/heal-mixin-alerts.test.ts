@@ -18,7 +18,11 @@ import { repoRoot } from '../stack/paths.ts';
 import { startAgentProcess, type AgentProcess } from './support/agent-process.ts';
 import { HARNESS_WEBHOOK_TOKEN, startHarness, type Harness } from './support/heal-harness.ts';
 import { nodehealKubeconfig } from './support/nodeheal-identity.ts';
-import { startPrivateMonitoring, type PrivateMonitoring } from './support/private-monitoring.ts';
+import {
+  nodehealReceiverConfig,
+  startPrivateMonitoring,
+  type PrivateMonitoring,
+} from './support/private-monitoring.ts';
 
 const stack = inject('stack');
 const kubeletPool = uniqueName('mixk');
@@ -104,29 +108,10 @@ beforeAll(async () => {
     ksmUrl: stack.ksmUrl!,
     ruleGroups: MIXIN_LIKE_RULES,
     onlyNodes: `(${kubeletPool}|${diskPool})-[0-9]+`,
-    alertmanagerConfig: {
-      route: {
-        receiver: 'nodeheal',
-        group_by: ['alertname', 'node', 'instance'],
-        group_wait: '1s',
-        group_interval: '2s',
-        repeat_interval: '1m',
-      },
-      receivers: [
-        {
-          name: 'nodeheal',
-          webhook_configs: [
-            {
-              url: `${harness.serveUrl}/webhook/alertmanager`,
-              send_resolved: true,
-              http_config: {
-                authorization: { type: 'Bearer', credentials: HARNESS_WEBHOOK_TOKEN },
-              },
-            },
-          ],
-        },
-      ],
-    },
+    alertmanagerConfig: nodehealReceiverConfig(
+      `${harness.serveUrl}/webhook/alertmanager`,
+      HARNESS_WEBHOOK_TOKEN,
+    ),
   });
 });
 

@@ -116,3 +116,32 @@ export async function startPrivateMonitoring(options: {
     throw error;
   }
 }
+
+/**
+ * An Alertmanager configuration that sends every alert to one nodeheal webhook, as a production
+ * receiver would (one notification group per alert and node, resolutions sent), with timings
+ * short enough for tests.
+ */
+export function nodehealReceiverConfig(webhookUrl: string, bearerToken: string) {
+  return {
+    route: {
+      receiver: 'nodeheal',
+      group_by: ['alertname', 'node', 'instance'],
+      group_wait: '1s',
+      group_interval: '2s',
+      repeat_interval: '1m',
+    },
+    receivers: [
+      {
+        name: 'nodeheal',
+        webhook_configs: [
+          {
+            url: webhookUrl,
+            send_resolved: true,
+            http_config: { authorization: { type: 'Bearer', credentials: bearerToken } },
+          },
+        ],
+      },
+    ],
+  };
+}
