@@ -48,8 +48,18 @@ describe('simulated nodes and node lifecycle', () => {
 
     const victim = nodes[1]!;
     await stopHeartbeat(kube, victim);
-    const notReady = await waitNodeReady(kube, victim, 'Unknown', 90_000);
-    expect(notReady.spec?.taints?.map((t) => t.key)).toContain('node.kubernetes.io/unreachable');
+    await waitNodeReady(kube, victim, 'Unknown', 90_000);
+    // The node controller writes the condition and the taint in separate updates.
+    const tainted = await eventually(
+      `the unreachable taint on ${victim}`,
+      async () => {
+        const node = await kube.core.readNode({ name: victim });
+        const keys = node.spec?.taints?.map((t) => t.key) ?? [];
+        return keys.includes('node.kubernetes.io/unreachable') ? keys : false;
+      },
+      30_000,
+    );
+    expect(tainted).toContain('node.kubernetes.io/unreachable');
     // The other nodes keep their leases and stay Ready.
     expect(readyStatus(await kube.core.readNode({ name: nodes[0]! }))).toBe('True');
 

@@ -1,7 +1,7 @@
 // Node pools of KWOK-simulated nodes.
 import type { V1Node } from '@kubernetes/client-node';
 import { kwokManagedLabel, kwokManagedValue } from '../stack.ts';
-import type { KubeClients } from './kube.ts';
+import { statusOf, type KubeClients } from './kube.ts';
 import { eventually } from './poll.ts';
 
 export const poolLabel = 'nodeheal.test/pool';
@@ -11,12 +11,39 @@ export interface PoolOptions {
   name: string;
   size: number;
   labels?: Record<string, string>;
-  /** Third octet of the nodes' InternalIPs (10.201.<octet>.<index+1>); distinct per pool. */
-  ipOctet?: number;
   waitReady?: boolean;
 }
 
-let nextOctet = 1;
+/** The ConfigMap namespace where test pools claim their address blocks. */
+const ADDRESS_CLAIMS_NAMESPACE = 'default';
+const MAX_POOL_SIZE = 254;
+/** Blocks below this one are known to be taken (by this file or another). */
+let firstUnclaimedBlock = 0;
+
+/**
+ * Claims a /24 of InternalIPs no other pool in this cluster has, across every test file running
+ * at once: a ConfigMap's create is atomic in the apiserver, so the first file to create block n
+ * owns it. (A per-file counter gave concurrent files the same addresses, which made every
+ * address-keyed `instance` ambiguous.)
+ */
+async function claimAddressBlock(kube: KubeClients, pool: string): Promise<string> {
+  for (let block = firstUnclaimedBlock; block < 50 * 256; block += 1) {
+    try {
+      await kube.core.createNamespacedConfigMap({
+        namespace: ADDRESS_CLAIMS_NAMESPACE,
+        body: {
+          metadata: { name: `nodeheal-test-address-block-${block}` },
+          data: { pool },
+        },
+      });
+      firstUnclaimedBlock = block + 1;
+      return `10.${201 + Math.floor(block / 256)}.${block % 256}`;
+    } catch (error) {
+      if (statusOf(error) !== 409) throw error;
+    }
+  }
+  throw new Error('createNodePool: every test address block is taken');
+}
 
 export function readyStatus(node: V1Node): string | undefined {
   return node.status?.conditions?.find((c) => c.type === 'Ready')?.status;
@@ -24,7 +51,10 @@ export function readyStatus(node: V1Node): string | undefined {
 
 /** Creates `size` simulated nodes named `<name>-<i>` and (by default) waits until all are Ready. */
 export async function createNodePool(kube: KubeClients, options: PoolOptions): Promise<string[]> {
-  const octet = options.ipOctet ?? nextOctet++;
+  if (options.size > MAX_POOL_SIZE) {
+    throw new Error(`createNodePool: at most ${MAX_POOL_SIZE} nodes per pool (one /24 each)`);
+  }
+  const prefix = await claimAddressBlock(kube, options.name);
   const names = Array.from({ length: options.size }, (_, i) => `${options.name}-${i}`);
   await Promise.all(
     names.map((name, i) =>
@@ -40,7 +70,7 @@ export async function createNodePool(kube: KubeClients, options: PoolOptions): P
               'kubernetes.io/os': 'linux',
               'node-role.kubernetes.io/worker': '',
             },
-            annotations: { [internalIpAnnotation]: `10.201.${octet}.${i + 1}` },
+            annotations: { [internalIpAnnotation]: `${prefix}.${i + 1}` },
           },
           spec: {},
         },
