@@ -53,6 +53,15 @@ const MIXIN_LIKE_RULES = [
         labels: { severity: 'warning' },
       },
       {
+        // As node-exporter's filesystem alert: about a host, by `instance` (<ip>:9100) only, no
+        // `node` label. Emulated from the node's DiskPressure and its InternalIP (no
+        // node-exporter runs on simulated nodes).
+        alert: 'NodeFilesystemAlmostOutOfSpace',
+        expr: 'label_replace(sum by (internal_ip) ((kube_node_status_condition{condition="DiskPressure",status="true"} == 1) * on (node) group_left (internal_ip) kube_node_info), "instance", "$1:9100", "internal_ip", "(.+)")',
+        for: '10s',
+        labels: { severity: 'warning', mountpoint: '/' },
+      },
+      {
         alert: 'KubeNodePressure',
         expr: 'kube_node_status_condition{condition=~"(MemoryPressure|DiskPressure|PIDPressure)",status="true"} == 1 and on (node) kube_node_spec_unschedulable == 0',
         for: '10s',
@@ -182,6 +191,19 @@ describe("kube-prometheus-stack's node alerts", () => {
     }
     expect(kubelet.heal.fault).toBe('node-not-ready');
     expect(disk.heal.fault).toBe('disk-almost-full');
+    // The instance-only filesystem alert was tied to the disk node through its InternalIP, and
+    // was the same fault of the same node: part of the one heal, not a second.
+    const log = await harness!.redis.xrange('nodeheal:alerts', '-', '+');
+    const filesystem = log
+      .map(([, fields]) => JSON.parse(fields[1] ?? '{}') as Record<string, string>)
+      // Firing ones: its resolution comes once the node is gone, and an address no Node has any
+      // more resolves to nothing (answered as ignored, no_node), as it should.
+      .filter((r) => r.alertname === 'NodeFilesystemAlmostOutOfSpace' && r.status === 'firing');
+    expect(filesystem.length).toBeGreaterThan(0);
+    expect(new Set(filesystem.map((r) => r.node))).toEqual(new Set([diskVictim]));
+    expect(new Set(filesystem.map((r) => r.key))).toEqual(
+      new Set([`heal:${diskVictim}:disk-almost-full`]),
+    );
     // The kubelet's heal verified by the API, not by its silenced alert: still NotReady.
     const rebootDone = kubelet.heal.transitions.find((t) => t.kind === 'escalated');
     expect(rebootDone?.detail).toMatch(/reboot did not clear node-not-ready/);
