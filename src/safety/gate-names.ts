@@ -12,6 +12,11 @@ export const GATES = [
   'cluster-budget',
   'storm',
   'window',
+  // Asked outside nodeheal (worker/external-gates.ts): the operator's PromQL blockers, an
+  // Alertmanager silence on the node's fault, a pre-step hook's veto.
+  'blocker',
+  'silence',
+  'hook',
 ] as const;
 
 export type Gate = (typeof GATES)[number];

@@ -21,6 +21,8 @@ import {
 } from '../safety/index.ts';
 import type { HealStore } from '../store/index.ts';
 import { isUnhealthy, poolOf } from '../heal/index.ts';
+import type { HealJob } from '../queue/index.ts';
+import { askExternalGates, type ExternalGate } from './external-gates.ts';
 
 export interface GateCheckDeps {
   redis: Redis;
@@ -33,6 +35,15 @@ export interface GateCheckDeps {
   dryRun: boolean;
   metrics: { stormActive(active: boolean): void };
   now: () => Date;
+  /** Asked before the budget: the operator's blockers and silences, pre-step hooks. */
+  externalGates?: readonly ExternalGate[];
+}
+
+/** The heal step the gates are asked about. */
+export interface GateSubject {
+  healId: string;
+  step: number;
+  job: Pick<HealJob, 'fault' | 'labels'>;
 }
 
 /** A gate answer taken for a heal's step a moment ago, with the node as read then. */
@@ -66,13 +77,35 @@ export function forgetGate(healId: string): void {
 /** Checks the safety gates for `action` on `node` and, when allowed, takes a budget slot (atomic in Redis). */
 export async function checkAndHold(
   deps: GateCheckDeps,
-  healId: string,
+  subject: GateSubject,
   node: V1Node,
   action: RemedyAction,
 ): Promise<GateResult> {
+  const { healId } = subject;
   const name = node.metadata?.name ?? '';
   const labels = node.metadata?.labels ?? {};
   const { label, pool } = poolOf(node, deps.poolLabels);
+  // Not for dry runs: they change nothing, so nobody's signal needs to hold them.
+  if (!deps.dryRun && (deps.externalGates?.length ?? 0) > 0) {
+    const hold = await askExternalGates(deps.externalGates ?? [], {
+      healId,
+      node,
+      pool,
+      action,
+      step: subject.step,
+      fault: subject.job.fault,
+      alertLabels: subject.job.labels,
+    });
+    if (hold) {
+      return {
+        allowed: false,
+        gate: hold.gate,
+        detail: hold.detail,
+        defer: true,
+        ...(hold.retryAt === undefined ? {} : { retryAt: hold.retryAt }),
+      };
+    }
+  }
   const members = await deps.listNodes(label ? `${label}=${pool}` : undefined);
   const health: PoolHealth = {
     total: members.length,

@@ -78,7 +78,7 @@ export async function waitForGate(
     if (next !== record) return next;
     const joined = await newlyJoined(deps, record);
     if (joined) return await advance(deps, record, { kind: 'fault-joined', fault: joined });
-    const gate = await checkAndHold(deps, record.id, node, action);
+    const gate = await checkAndHold(deps, { healId: record.id, step, job }, node, action);
     if (gate.allowed) {
       await deps.store.clearBlocked(record.id);
       rememberGate(record.id, { step, at: deps.now().getTime(), result: gate, node });

@@ -8,6 +8,7 @@ import type { Logger } from '../log/index.ts';
 import type { Catalog } from '../rules/index.ts';
 import type { MaintenanceWindow, SafetyConfig } from '../safety/index.ts';
 import type { HealStore } from '../store/index.ts';
+import type { ExternalGate } from './external-gates.ts';
 
 export interface RunnerMetrics {
   healStarted(fault: string): void;
@@ -55,6 +56,8 @@ export interface RunnerDeps {
   surge: boolean;
   /** How often a running heal looks for a cancel request (and a held one for the pause lifting). */
   cancelPollMs?: number;
+  /** Asked before the budget: the operator's blockers and silences, pre-step hooks. */
+  externalGates?: readonly ExternalGate[];
   /** Wakes delayed jobs at once (those that joined a heal that has ended). */
   wakeJobs: (jobIds: string[]) => Promise<void>;
 }

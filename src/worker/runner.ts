@@ -184,7 +184,13 @@ async function execute(
       const node = recent?.node ?? (await deps.nodeOps.get(record.node));
       if (!node) return await advance(deps, record, { kind: 'node-gone' });
       const gate =
-        recent?.result ?? (await checkAndHold(deps, record.id, node, command.step.action));
+        recent?.result ??
+        (await checkAndHold(
+          deps,
+          { healId: record.id, step: command.stepIndex, job },
+          node,
+          command.step.action,
+        ));
       if (!gate.allowed) return await refuse(deps, record, job, gate, command.stepIndex);
       // Cancel (and shutdown) are looked at before every mutating call.
       if (signal.aborted) return record;

@@ -38,7 +38,7 @@ export async function startHeal(
     // Ask the gates before anything is created: a heal that must wait (storm, budget, pause,
     // cooldown) is delayed, not started and abandoned.
     // Holding the slot from here keeps two heals from both passing this check at once.
-    const gate = await checkAndHold(deps, healId, node, first.action);
+    const gate = await checkAndHold(deps, { healId, step: 0, job }, node, first.action);
     if (gate.allowed) {
       rememberGate(healId, { step: 0, at: deps.now().getTime(), result: gate, node });
     } else {
