@@ -1,6 +1,7 @@
 // Safety: pure gates (pause, opt-out, control plane, storm, daily cap, cooldown, budgets, dry
 // run) and the budget state they read; the self-fence rules of the node agent.
 export { GATES, type BlockingGate, type Gate } from './gate-names.ts';
+export type { ExternalGate, ExternalGateContext, ExternalHold } from './external-gate.ts';
 export {
   DEFAULT_SAFETY_CONFIG,
   safetyConfig,
