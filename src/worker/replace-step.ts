@@ -137,6 +137,14 @@ export async function replaceStep(
           'pods still there after the out-of-service taint; replacing anyway (the node is fenced)',
         );
       }
+      const attached = await volumesReleased(deps, record.node, record.outOfServiceAt!, signal);
+      if (attached.length > 0) {
+        deps.logger.warn(
+          { node: record.node, attached },
+          'volumes still attached after the out-of-service taint; replacing anyway (the node is ' +
+            'fenced; Kubernetes detaches them after its 6-minute maxWaitForUnmountDuration)',
+        );
+      }
     }
   }
   if (signal.aborted) return stopped;
@@ -157,6 +165,27 @@ export async function replaceStep(
     detail: `${provider.name}: ${result.detail}`,
     permanent: true,
   };
+}
+
+/**
+ * Waits (within the out-of-service budget) for the attach-detach controller to detach the
+ * fenced node's volumes, as `status.volumesAttached` shows; returns what is still attached.
+ * Deleting the Node first would make the controller wait its maxWaitForUnmountDuration (6
+ * minutes) before it detaches, and the moved pods would wait for their volumes that long.
+ */
+async function volumesReleased(
+  deps: ReplaceStepDeps,
+  name: string,
+  taintedAt: number,
+  signal: AbortSignal,
+): Promise<string[]> {
+  for (;;) {
+    const node = await deps.nodeOps.get(name);
+    const attached = (node?.status?.volumesAttached ?? []).map((v) => v.name);
+    const late = deps.now().getTime() >= taintedAt + OUT_OF_SERVICE_WAIT_MS;
+    if (attached.length === 0 || late || signal.aborted) return attached;
+    await pause(deps.pollMs, signal);
+  }
 }
 
 /** Waits until the node is fenced, answers again, is gone, or the signal aborts (cancel, shutdown). */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { HealRecord } from '../../src/heal/index.ts';
 import { stopHeartbeat } from '../stack/helpers/faults.ts';
-import { adminClients, uniqueName, type KubeClients } from '../stack/helpers/kube.ts';
+import { adminClients, statusOfCall, uniqueName, type KubeClients } from '../stack/helpers/kube.ts';
 import { eventually } from '../stack/helpers/poll.ts';
 import { createNodePool, poolLabel, waitNodeReady } from '../stack/helpers/pool.ts';
 import {
@@ -125,6 +125,7 @@ describe('fencing an unreachable node', () => {
     // Watch what Kubernetes does, every 250 ms, for the whole test.
     let movedAt: number | undefined;
     let detachedAt: number | undefined;
+    let nodeDeletedAt: number | undefined;
     let watching = true;
     const watcher = (async () => {
       while (watching) {
@@ -134,6 +135,12 @@ describe('fencing an unreachable node', () => {
         }
         if (detachedAt === undefined && !(await attachmentOf(kube, pv).catch(() => attachment))) {
           detachedAt = Date.now();
+        }
+        if (nodeDeletedAt === undefined) {
+          const status = await statusOfCall(() => kube.core.readNode({ name: victim })).catch(
+            () => 0,
+          );
+          if (status === 404) nodeDeletedAt = Date.now();
         }
         await sleep(250);
       }
@@ -186,11 +193,12 @@ describe('fencing an unreachable node', () => {
       // Kubernetes moved the pod and released the volume, after the taint and not before (the
       // heal waits for the pods to go before it deletes the Node).
       await eventually('db-0 recreated', () => movedAt, 120_000);
-      // Kubernetes detaches at once after the out-of-service taint, unless the Node object is
-      // deleted (by the replacement) before its attach-detach controller acted on the taint: it
-      // then waits its maxWaitForUnmountDuration (6 min). Known gap: nodeheal should wait for
-      // the node's VolumeAttachments to go before deleting the Node. This test is about order.
-      await eventually('the volume released', () => detachedAt, 420_000);
+      // Kubernetes detaches at once after the out-of-service taint, unless the Node is deleted
+      // before its attach-detach controller acted on the taint (it would then wait its 6-minute
+      // maxWaitForUnmountDuration): the heal waits for the node's volumes to go first.
+      await eventually('the volume released', () => detachedAt, 150_000);
+      await eventually('the node deleted', () => nodeDeletedAt, 150_000);
+      expect(detachedAt!).toBeLessThanOrEqual(nodeDeletedAt!);
       expect(movedAt!).toBeGreaterThanOrEqual(heal.outOfServiceAt!);
       expect(detachedAt!).toBeGreaterThanOrEqual(heal.outOfServiceAt!);
       const moved = await dbPod(kube, namespace);
@@ -199,7 +207,7 @@ describe('fencing an unreachable node', () => {
       watching = false;
       await watcher;
     }
-  }, 720_000);
+  }, 480_000);
 
   it('a self-fencing pool: fenced once the safe time has passed and its agent no longer answers', async () => {
     const nodes = await createNodePool(kube, { name: selfPool, size: 2 });
