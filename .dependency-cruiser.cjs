@@ -2,7 +2,8 @@
 // dependencies point inward. A violation fails with the rule's name and the import that broke it.
 //
 //   core        triage, rules, safety, heal          pure: no I/O, no adapter
-//   adapters    log, metrics, config, store, queue, kube, actions, providers, sources, agent
+//   adapters    log, metrics, config, store, queue, kube, actions, providers, sources, agent,
+//               notify
 //   composers   intake, worker, status, http         put adapters and core together
 //   root        cli, main.ts                          wires everything
 const CORE = '(triage|rules|safety|heal)';
@@ -41,7 +42,9 @@ module.exports = {
       name: 'adapters-do-not-compose',
       severity: 'error',
       comment: 'Adapters do not import the composers (intake, worker, status, http) or the cli.',
-      from: { path: '^src/(log|metrics|config|store|queue|kube|actions|providers|sources|agent)/' },
+      from: {
+        path: '^src/(log|metrics|config|store|queue|kube|actions|providers|sources|agent|notify)/',
+      },
       to: { path: `^src/(${COMPOSERS.slice(1, -1)}|cli)/` },
     },
     {

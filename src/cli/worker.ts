@@ -2,6 +2,7 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import express from 'express';
 import type { Server } from 'node:http';
+import { hostname } from 'node:os';
 import {
   DryRunDrainer,
   DryRunNodeOps,
@@ -29,13 +30,16 @@ import {
   createHealMetrics,
   observeHealFinished,
   observeHealStarted,
+  observeNotification,
   observeRemedyAttempt,
   observeSafetyBlocked,
   observeStorm,
 } from '../metrics/index.ts';
+import { createNotifier, type Notifier } from '../notify/index.ts';
 import { startHealWorker } from '../queue/index.ts';
 import { bullmqHealScheduler, workerConnection } from '../queue/index.ts';
 import { selfFenceApplies } from '../safety/index.ts';
+import { statusLinks } from '../status/index.ts';
 import { loadRulesOrThrow } from './load-rules.ts';
 
 function hostCommands(
@@ -87,8 +91,23 @@ export async function worker(): Promise<() => Promise<void>> {
   const nodeCache = watchNodes(kc, logger);
   // Only to wake jobs that joined a heal once it ends; jobs are added by `serve`.
   const queue = bullmqHealScheduler(redis);
+  const sinks = workerConfig.NODEHEAL_NOTIFY_SINKS ?? [];
+  const notifier = createNotifier({
+    sinks,
+    source: `nodeheal/${workerConfig.NODEHEAL_CLUSTER_NAME ?? hostname()}`,
+    ...(config.NODEHEAL_PUBLIC_URL
+      ? { link: (id: string) => statusLinks(config.NODEHEAL_PUBLIC_URL).heal(id) }
+      : {}),
+    logger,
+    onResult: (sink, result) => observeNotification(metrics, sink, result),
+  });
+  // Every sink's series exist from the start, so that a rate() or an alert sees the first failure.
+  for (const sink of sinks)
+    for (const result of ['delivered', 'failed', 'dropped'])
+      observeNotification(metrics, sink.name, result, 0);
 
-  const deps: RunnerDeps = {
+  // heal-events reads `notifier` (HealEventDeps) from the runner's deps.
+  const deps: RunnerDeps & { notifier: Notifier } = {
     redis,
     store: redisHealStore(redis),
     nodeOps: dryRun ? new DryRunNodeOps(realNodeOps, recorder) : realNodeOps,
@@ -152,6 +171,7 @@ export async function worker(): Promise<() => Promise<void>> {
     deferMs: workerConfig.NODEHEAL_DEFER_MS,
     surge: workerConfig.NODEHEAL_SURGE,
     wakeJobs: (ids) => queue.wake(ids),
+    notifier,
   };
 
   // Open the API connection and check nodeheal's own permissions before taking any job, so the
@@ -199,6 +219,8 @@ export async function worker(): Promise<() => Promise<void>> {
       'worker stopping: no new heals; running heals are handed back at their next safe point',
     );
     await healWorker.close().catch(() => undefined);
+    // The last transitions (a heal handed back, or ended) still get a few seconds to go out.
+    await notifier.close(5000);
     await queue.close().catch(() => undefined);
     apiserver.stop();
     await nodeCache.stop().catch(() => undefined);

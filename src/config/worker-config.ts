@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { providerNameSchema, providerRulesSchema } from '../providers/index.ts';
 import { DEFAULT_POOL_LABELS } from '../heal/index.ts';
+import { notifySinksSchema } from '../notify/index.ts';
 import {
   maintenanceWindowsSchema,
   safetyConfigSchema,
@@ -76,6 +77,20 @@ export const workerEnvSchema = z.object({
   NODEHEAL_AGENT_ENDPOINTS: json(z.record(z.string(), z.url())).optional(),
   NODEHEAL_VERIFY_POLL_MS: int(100, 60_000, 2000),
   NODEHEAL_DEFER_MS: int(100, 3_600_000, 30_000),
+  /**
+   * Where each heal transition is announced (docs/notifications.md): JSON list of
+   * { url, format: cloudevents|slack, name, pools, kinds, headers, timeoutMs, maxAttempts,
+   * backoffMs, maxBackoffMs, queueSize }.
+   */
+  NODEHEAL_NOTIFY_SINKS: json(notifySinksSchema).optional(),
+  /** Names this cluster in notifications (CloudEvents source `nodeheal/<name>`); default the host name. */
+  NODEHEAL_CLUSTER_NAME: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/,
+      'letters, digits, ".", "_" and "-", at most 63',
+    )
+    .optional(),
   /** Bring replacements up before draining where the provider can (capacity first). */
   NODEHEAL_SURGE: z
     .enum(['true', 'false'])

@@ -95,6 +95,7 @@ export interface HealMetrics {
   timeToHeal: Histogram;
   safetyBlocked: Counter<'gate'>;
   stormActive: Gauge;
+  notifications: Counter<'sink' | 'result'>;
 }
 
 const healBuckets = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200];
@@ -143,6 +144,12 @@ export function createHealMetrics(registry: Registry = new Registry()): HealMetr
       help: '1 while any node pool is in storm mode (too many unhealthy nodes: no new heals).',
       registers: [registry],
     }),
+    notifications: new Counter({
+      name: 'nodeheal_notifications_total',
+      help: 'Heal notifications (NODEHEAL_NOTIFY_SINKS) by sink name and result: delivered, failed (attempts used up or refused), dropped (queue full or worker stopping).',
+      labelNames: ['sink', 'result'],
+      registers: [registry],
+    }),
   };
 }
 
@@ -173,4 +180,8 @@ export function observeSafetyBlocked(m: HealMetrics, gate: string): void {
 
 export function observeStorm(m: HealMetrics, active: boolean): void {
   m.stormActive.set(active ? 1 : 0);
+}
+
+export function observeNotification(m: HealMetrics, sink: string, result: string, count = 1): void {
+  m.notifications.inc({ sink, result }, count);
 }

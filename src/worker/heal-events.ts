@@ -1,13 +1,21 @@
-// What a heal tells people: one Event on the Node per transition that matters, and a log line
-// per transition. Events never hold a step back and never fail a heal; they are awaited when the
-// heal ends, so that the last one is written before the heal's job completes.
+// What a heal tells people: one Event on the Node per transition that matters, a log line per
+// transition, and a notification per stage to the configured sinks (src/notify). Events never
+// hold a step back and never fail a heal; they are awaited when the heal ends, so that the last
+// one is written before the heal's job completes. Notifications are never awaited.
 import type { EventReason, NodeOps } from '../actions/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { HealRecord, Transition } from '../heal/index.ts';
 
+/** Sends a heal's transitions to the outside (src/notify); must return at once and never throw. */
+export interface HealNotifier {
+  transition(record: HealRecord, index: number): void;
+}
+
 export interface HealEventDeps {
   nodeOps: Pick<NodeOps, 'event'>;
   logger: Logger;
+  /** Outgoing notifications (NODEHEAL_NOTIFY_SINKS); none when unset. */
+  notifier?: HealNotifier;
 }
 
 /** Events being written, per heal. */
@@ -58,7 +66,7 @@ export function eventFor(t: Transition): [EventReason, 'Normal' | 'Warning'] | u
   }
 }
 
-/** Logs a new transition and starts writing its Event (see `eventFor`). */
+/** Logs a new transition, starts writing its Event (see `eventFor`) and queues its notifications. */
 export function announce(deps: HealEventDeps, record: HealRecord, t: Transition): void {
   deps.logger.info(
     {
@@ -84,6 +92,9 @@ export function announce(deps: HealEventDeps, record: HealRecord, t: Transition)
     );
     pendingEvents.set(record.id, [...(pendingEvents.get(record.id) ?? []), pending]);
   }
+  // Not awaited, unlike Events: a sink may be down for minutes, and the notifier queues and
+  // retries on its own; the transition's position in the record is its notification's id.
+  deps.notifier?.transition(record, record.transitions.indexOf(t));
 }
 
 /** Waits for the Events of heal `healId` still being written. */
