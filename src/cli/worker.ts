@@ -22,7 +22,8 @@ import {
 import { loadConfig } from '../config/index.ts';
 import { loadWorkerConfig } from '../config/index.ts';
 import { redisHealStore } from '../store/index.ts';
-import { healProcessor, type RunnerDeps } from '../worker/index.ts';
+import { healProcessor, stepHooks, type RunnerDeps, type StepHooks } from '../worker/index.ts';
+import { hookCaller } from '../hooks/index.ts';
 import { probeApiserver, type ApiserverProbe } from '../kube/index.ts';
 import { loadKubeConfig, watchNodes } from '../kube/index.ts';
 import { createLogger } from '../log/index.ts';
@@ -70,6 +71,35 @@ function hostCommands(
   });
 }
 
+/** The step hooks (NODEHEAL_HOOKS): pre-hooks as gates, post-hooks told results; none in a dry run. */
+function hooksOf(
+  config: ReturnType<typeof loadWorkerConfig>,
+  drainer: KubeDrainer,
+  logger: ReturnType<typeof createLogger>,
+  dryRun: boolean,
+): StepHooks | undefined {
+  const hooks = config.NODEHEAL_HOOKS ?? [];
+  if (dryRun || hooks.length === 0 || !config.NODEHEAL_HOOK_SECRET_FILE) return undefined;
+  let secret: AgentSecretFile;
+  try {
+    secret = new AgentSecretFile(config.NODEHEAL_HOOK_SECRET_FILE);
+  } catch (error) {
+    throw new Error(`NODEHEAL_HOOK_SECRET_FILE: ${(error as Error).message}`, { cause: error });
+  }
+  return stepHooks({
+    hooks,
+    call: hookCaller({ secret: () => secret.current() }),
+    listPods: (node) => drainer.listPods(node),
+    logger,
+    now: Date.now,
+    // A held step asks again after the defer period, doubled per hold up to 5 minutes.
+    backoff: {
+      baseMs: config.NODEHEAL_DEFER_MS,
+      maxMs: Math.max(config.NODEHEAL_DEFER_MS, 300_000),
+    },
+  });
+}
+
 /** Starts the heal worker; resolves once it runs, with a function that stops it gracefully. */
 export async function worker(): Promise<() => Promise<void>> {
   const logger = createLogger();
@@ -107,6 +137,7 @@ export async function worker(): Promise<() => Promise<void>> {
       observeNotification(metrics, sink.name, result, 0);
 
   // heal-events reads `notifier` (HealEventDeps) from the runner's deps.
+  const hooks = hooksOf(workerConfig, realDrainer, logger, dryRun);
   const deps: RunnerDeps & { notifier: Notifier } = {
     redis,
     store: redisHealStore(redis),
@@ -171,6 +202,8 @@ export async function worker(): Promise<() => Promise<void>> {
     deferMs: workerConfig.NODEHEAL_DEFER_MS,
     surge: workerConfig.NODEHEAL_SURGE,
     wakeJobs: (ids) => queue.wake(ids),
+    externalGates: hooks?.gates ?? [],
+    ...(hooks ? { afterStep: hooks.afterStep } : {}),
     notifier,
   };
 

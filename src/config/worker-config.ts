@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { providerNameSchema, providerRulesSchema } from '../providers/index.ts';
 import { DEFAULT_POOL_LABELS } from '../heal/index.ts';
+import { hooksSchema } from '../hooks/index.ts';
 import { notifySinksSchema } from '../notify/index.ts';
 import {
   maintenanceWindowsSchema,
@@ -75,6 +76,14 @@ export const workerEnvSchema = z.object({
   NODEHEAL_AGENT_TIMEOUT_MS: int(1000, 3_600_000, 120_000),
   /** Static agent endpoints, node name -> base URL (development and tests; else InternalIP:port). */
   NODEHEAL_AGENT_ENDPOINTS: json(z.record(z.string(), z.url())).optional(),
+  /**
+   * Step hooks (docs/hooks.md), JSON list of { name, url, pools?, timeoutMs?, phases? }: asked
+   * before reboot, drain and replace (a 409 or 423, or no clear answer, holds the step: gate
+   * `hook`) and told the result after.
+   */
+  NODEHEAL_HOOKS: json(hooksSchema).optional(),
+  /** The HMAC key hook requests are signed with (first line; at least 32 characters). */
+  NODEHEAL_HOOK_SECRET_FILE: z.string().optional(),
   NODEHEAL_VERIFY_POLL_MS: int(100, 60_000, 2000),
   NODEHEAL_DEFER_MS: int(100, 3_600_000, 30_000),
   /**
@@ -113,6 +122,14 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     throw new Error(
       'invalid worker configuration:\n  NODEHEAL_SELF_FENCE: needs NODEHEAL_AGENT_SECRET_FILE ' +
         '(the node agents self-fence; nodeheal must be able to ask them)',
+    );
+  }
+  if ((c.NODEHEAL_HOOKS?.length ?? 0) > 0 && !c.NODEHEAL_HOOK_SECRET_FILE) {
+    // Hooks hold and release disruptive steps: their receivers must be able to tell nodeheal's
+    // requests from anyone else's.
+    throw new Error(
+      'invalid worker configuration:\n  NODEHEAL_HOOKS: needs NODEHEAL_HOOK_SECRET_FILE ' +
+        '(hook requests are signed with it)',
     );
   }
   return {

@@ -3,12 +3,12 @@
 import type { V1Node } from '@kubernetes/client-node';
 import type { Redis } from 'ioredis';
 import type { DrainOptions, Drainer, HostCommands, NodeOps, Provider } from '../actions/index.ts';
-import type { HealRecord } from '../heal/index.ts';
+import type { HealRecord, Observation } from '../heal/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Catalog } from '../rules/index.ts';
 import type { MaintenanceWindow, SafetyConfig } from '../safety/index.ts';
 import type { HealStore } from '../store/index.ts';
-import type { ExternalGate } from './external-gates.ts';
+import type { ExternalGate, ExternalGateContext } from './external-gates.ts';
 
 export interface RunnerMetrics {
   healStarted(fault: string): void;
@@ -58,6 +58,12 @@ export interface RunnerDeps {
   cancelPollMs?: number;
   /** Asked before the budget: the operator's blockers and silences, pre-step hooks. */
   externalGates?: readonly ExternalGate[];
+  /** Told how a step that acted ended (post-step hooks): returns at once, never fails the heal. */
+  afterStep?: (
+    context: ExternalGateContext,
+    observation: Observation,
+    interrupted: boolean,
+  ) => void;
   /** Wakes delayed jobs at once (those that joined a heal that has ended). */
   wakeJobs: (jobIds: string[]) => Promise<void>;
 }

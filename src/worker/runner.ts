@@ -211,6 +211,19 @@ async function execute(
           `${record.id} ${command.stepIndex}:${command.step.action}`,
         );
       const acted = await act(deps, current, node, command, signal);
+      deps.afterStep?.(
+        {
+          healId: record.id,
+          node,
+          pool: record.pool,
+          action: command.step.action,
+          step: command.stepIndex,
+          fault: record.fault,
+          alertLabels: job.labels,
+        },
+        acted.observation,
+        signal.aborted,
+      );
       // Interrupted: by a shutdown, nothing is recorded (the record still says this step is
       // acting, and whoever resumes it acts again: steps are idempotent); by a cancel, the loop
       // ends the heal (what the step did so far, e.g. nodeheal's cordon, is noted already).
