@@ -175,7 +175,8 @@ export function parseRetryAfter(
   const value = header?.trim();
   if (!value) return undefined;
   if (/^\d+$/.test(value)) return Math.min(Number(value) * 1000, MAX_RETRY_AFTER_MS);
-  const at = Date.parse(value);
+  // An HTTP date names its weekday and month (Date.parse alone would read `-5` as a year).
+  const at = /[A-Za-z]/.test(value) ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(at)) return undefined;
   return Math.min(Math.max(0, at - now), MAX_RETRY_AFTER_MS);
 }
