@@ -11,6 +11,12 @@ export const inFlightHealSchema = z.object({
   controlPlane: z.boolean(),
   /** When the heal took its slot. */
   since: z.number(),
+  /**
+   * When the heal holding the slot last said it runs (renewed with its node lock); `since` until
+   * then. Records stored before it existed have none. A slot silent for too long is a ghost's
+   * (`releaseGhostSlots`, slot-liveness.ts).
+   */
+  heartbeatAt: z.number().optional(),
 });
 export type InFlightHeal = z.infer<typeof inFlightHealSchema>;
 

@@ -26,6 +26,13 @@ export {
   type StormState,
 } from './budget-state.ts';
 export {
+  GHOST_SLOT_LOCK_LIFETIMES,
+  ghostSlotAfterMs,
+  releaseGhostSlots,
+  renewSlot,
+  slotHeartbeat,
+} from './slot-liveness.ts';
+export {
   isStormActive,
   stormCondition,
   unhealthyShare,
