@@ -25,10 +25,12 @@ export {
   joinedTo,
   joinHolder,
   LOCK_TTL_MS,
+  lockHolder,
   releaseLock,
   takeLock,
 } from './node-lock.ts';
 export {
+  readBudget,
   readHistory,
   readSuccessRates,
   updateBudget,

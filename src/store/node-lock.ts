@@ -8,13 +8,22 @@ const JOINED_PREFIX = keys.joinedPrefix;
 const lockKey = keys.nodeLock;
 const joinedKey = keys.joined;
 const joinedToKey = keys.joinedTo;
+/** The node lock's lifetime unless the worker says otherwise (NODEHEAL_NODE_LOCK_TTL_MS). */
 export const LOCK_TTL_MS = 120_000;
 /** Joined entries outlive any heal (a heal that dies leaves them to expire). */
 const JOINED_TTL_SECONDS = 7 * 24 * 3600;
 
-/** Takes the lock of `node` for `healId`, or extends it when the heal holds it already. */
-export async function takeLock(redis: Redis, node: string, healId: string): Promise<boolean> {
-  const set = await redis.set(lockKey(node), healId, 'PX', LOCK_TTL_MS, 'NX');
+/**
+ * Takes the lock of `node` for `healId` for `ttlMs`, or extends it when the heal holds it already.
+ * It expires unless renewed: a heal whose worker died lets go of the node within `ttlMs`.
+ */
+export async function takeLock(
+  redis: Redis,
+  node: string,
+  healId: string,
+  ttlMs: number = LOCK_TTL_MS,
+): Promise<boolean> {
+  const set = await redis.set(lockKey(node), healId, 'PX', ttlMs, 'NX');
   if (set === 'OK') return true;
   // Our own lock (a resumed heal, or a renewal): extend it.
   const extended = await redis.eval(
@@ -22,9 +31,14 @@ export async function takeLock(redis: Redis, node: string, healId: string): Prom
     1,
     lockKey(node),
     healId,
-    String(LOCK_TTL_MS),
+    String(ttlMs),
   );
   return extended === 1;
+}
+
+/** The heal holding `node`'s lock, if any (operators, status, tests). */
+export async function lockHolder(redis: Redis, node: string): Promise<string | undefined> {
+  return (await redis.get(lockKey(node))) ?? undefined;
 }
 
 // KEYS: the node's lock. ARGV: the joining heal's id, its entry (JSON), the joined prefix, the

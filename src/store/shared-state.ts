@@ -14,6 +14,12 @@ const parseBudget = jsonParser<BudgetState>(budgetStateSchema);
 const parseHistory = jsonParser<FaultHistory>(faultHistorySchema);
 const parseRates = jsonParser<SuccessTable>(successTableSchema);
 
+/** The gates' shared budget state as stored; undefined when absent or unreadable. */
+export async function readBudget(redis: Redis): Promise<BudgetState | undefined> {
+  const raw = await redis.get(keys.budget);
+  return raw === null ? undefined : parseBudget(raw);
+}
+
 export async function updateBudget<R>(redis: Redis, update: Update<BudgetState, R>): Promise<R> {
   return await casUpdate(redis, keys.budget, parseBudget, update);
 }
