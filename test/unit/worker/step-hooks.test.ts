@@ -36,11 +36,10 @@ function context(o: Partial<ExternalGateContext> = {}): ExternalGateContext {
 function setup(replies: HookReply[], o: { listPods?: () => Promise<V1Pod[]> } = {}) {
   const calls: { hook: string; body: HookRequestBody }[] = [];
   let clock = NOW;
-  const call = vi.fn((hook: { name: string }, body: HookRequestBody) => {
+  const ok: HookReply = { kind: 'response', status: 200, body: '', retryAfter: null };
+  const call = vi.fn((hook: { name: string }, body: HookRequestBody): Promise<HookReply> => {
     calls.push({ hook: hook.name, body });
-    return Promise.resolve(
-      replies.shift() ?? { kind: 'response', status: 200, body: '', retryAfter: null },
-    );
+    return Promise.resolve(replies.shift() ?? ok);
   });
   const hooks = stepHooks({
     hooks: hooksSchema.parse([
