@@ -200,6 +200,7 @@ export async function worker(): Promise<() => Promise<void>> {
     now: () => new Date(),
     pollMs: workerConfig.NODEHEAL_VERIFY_POLL_MS,
     deferMs: workerConfig.NODEHEAL_DEFER_MS,
+    nodeLockTtlMs: workerConfig.NODEHEAL_NODE_LOCK_TTL_MS,
     surge: workerConfig.NODEHEAL_SURGE,
     wakeJobs: (ids) => queue.wake(ids),
     externalGates: hooks?.gates ?? [],

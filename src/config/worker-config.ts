@@ -34,6 +34,11 @@ export const workerEnvSchema = z.object({
     .default('0.0.0.0:8081'),
   NODEHEAL_WORKER_LOCK_MS: int(1000, 600_000, 30_000),
   NODEHEAL_WORKER_STALLED_MS: int(500, 600_000, 30_000),
+  /**
+   * How long a heal's node lock lives without renewal (renewed every quarter of it): a heal whose
+   * worker died lets go of its node within it, and of its budget slot within 3 times it.
+   */
+  NODEHEAL_NODE_LOCK_TTL_MS: int(2_000, 3_600_000, 120_000),
   NODEHEAL_POOL_LABELS: z.string().optional(),
   /** Which registered provider replaces which nodes: JSON `[{selector, provider}]`, first match wins. */
   NODEHEAL_PROVIDERS: json(providerRulesSchema).optional(),

@@ -14,6 +14,7 @@ import { event, type HealEventDeps } from './heal-events.ts';
 import type { HealRecord } from '../heal/index.ts';
 import type { Command, Observation } from '../heal/index.ts';
 import { replaceStep, type ReplaceStepDeps } from './replace-step.ts';
+import { NodeGoneError, watchNodeGone } from './node-gone-watch.ts';
 
 export interface ActDeps extends ReplaceStepDeps, HealEventDeps {
   nodeOps: NodeOps;
@@ -102,6 +103,8 @@ export async function actOnce(
     );
     return { kind: 'step-done', step, detail: `${action} done` };
   } catch (error) {
+    // Deleted outside nodeheal while the step acted (the drain stopped at once).
+    if (error instanceof NodeGoneError) return { kind: 'node-gone' };
     const detail = error instanceof Error ? error.message : String(error);
     const code = (error as { code?: string }).code;
     const permanent = code === 'PERMANENT' || code === 'KUBE_PERMANENT';
@@ -120,12 +123,23 @@ export async function drainNode(
   signal: AbortSignal,
   overrides: Partial<DrainOptions> = {},
 ): Promise<string | undefined> {
-  const result = await deps.drainer.drain(record.node, {
-    ...deps.drain,
-    ...overrides,
-    timeoutMs: Math.max(1000, timeoutMs),
-    signal,
-  });
+  // The Node deleted meanwhile stops the drain (throws NodeGoneError): its pods' evictions would
+  // go on being refused, and nothing is left to drain.
+  const watch = watchNodeGone(deps.nodeOps, record.node, signal, deps.pollMs);
+  let result: Awaited<ReturnType<Drainer['drain']>>;
+  try {
+    result = await deps.drainer.drain(record.node, {
+      ...deps.drain,
+      ...overrides,
+      timeoutMs: Math.max(1000, timeoutMs),
+      signal: watch.signal,
+    });
+  } catch (error) {
+    if (watch.gone() && !signal.aborted) throw new NodeGoneError(record.node);
+    throw error;
+  } finally {
+    watch.stop();
+  }
   if (result.outcome === 'blocked') return `drain blocked: ${result.reason}`;
   if (result.outcome === 'timeout') {
     return `drain timed out with ${result.remaining.length} pod(s) left: ${result.remaining.slice(0, 5).join(', ')}`;

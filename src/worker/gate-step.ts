@@ -23,6 +23,7 @@ import type { HealStore } from '../store/index.ts';
 import { isUnhealthy, poolOf } from '../heal/index.ts';
 import type { HealJob } from '../queue/index.ts';
 import { askExternalGates, type ExternalGate } from './external-gates.ts';
+import { logGhosts, withoutGhosts, type LivenessDeps } from './ghost-slots.ts';
 
 export interface GateCheckDeps {
   redis: Redis;
@@ -37,6 +38,9 @@ export interface GateCheckDeps {
   now: () => Date;
   /** Asked before the budget: the operator's blockers and silences, pre-step hooks. */
   externalGates?: readonly ExternalGate[];
+  /** Slots silent for a few node-lock lifetimes are ghosts' (ghost-slots.ts); told in the log. */
+  nodeLockTtlMs?: LivenessDeps['nodeLockTtlMs'];
+  logger?: LivenessDeps['logger'];
 }
 
 /** The heal step the gates are asked about. */
@@ -116,7 +120,8 @@ export async function checkAndHold(
     node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
   const now = deps.now();
   const result = await updateBudget(deps.redis, (current) => {
-    let state = pruneHistory(current ?? EMPTY_BUDGET_STATE, now);
+    const ghosts = withoutGhosts(deps, pruneHistory(current ?? EMPTY_BUDGET_STATE, now), now);
+    let state = ghosts.state;
     state = {
       ...state,
       pools: { ...state.pools, [pool]: health },
@@ -168,9 +173,14 @@ export async function checkAndHold(
     }
     return {
       next: state,
-      result: { gate, storm: Object.values(state.storms).some(isStormActive) },
+      result: {
+        gate,
+        storm: Object.values(state.storms).some(isStormActive),
+        ghosts: ghosts.released,
+      },
     };
   });
+  logGhosts(deps, result.ghosts, now);
   deps.metrics.stormActive(result.storm);
   return result.gate;
 }

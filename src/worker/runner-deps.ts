@@ -64,6 +64,12 @@ export interface RunnerDeps {
     observation: Observation,
     interrupted: boolean,
   ) => void;
+  /**
+   * The node lock's lifetime (NODEHEAL_NODE_LOCK_TTL_MS; LOCK_TTL_MS when unset): a heal that
+   * stops running lets go of its node within it, and of its budget slot within
+   * GHOST_SLOT_LOCK_LIFETIMES of it.
+   */
+  nodeLockTtlMs?: number;
   /** Wakes delayed jobs at once (those that joined a heal that has ended). */
   wakeJobs: (jobIds: string[]) => Promise<void>;
 }

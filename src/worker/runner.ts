@@ -8,10 +8,11 @@ import type { HealRecord } from '../heal/index.ts';
 import { currentCommand } from '../heal/index.ts';
 import type { Command, Observation } from '../heal/index.ts';
 import type { HealJob } from '../queue/index.ts';
-import { LOCK_TTL_MS, takeLock } from '../store/index.ts';
+import { takeLock } from '../store/index.ts';
 import { readHistory } from '../store/index.ts';
 import { actOnce } from './act-step.ts';
 import { checkAndHold, takeFreshGate } from './gate-step.ts';
+import { nodeLockTtl, renewHold } from './ghost-slots.ts';
 import { CANCEL_POLL_MS, watchHeal, type HealControl } from './heal-control.ts';
 import { refuse, waitForGate } from './hold-step.ts';
 import { afterJoinedHeal, JOIN_RECHECK_MS, joinRunningHeal, newlyJoined } from './join-step.ts';
@@ -52,7 +53,7 @@ export async function runHeal(
     }
   }
 
-  if (!(await takeLock(deps.redis, job.node, healId))) {
+  if (!(await takeLock(deps.redis, job.node, healId, nodeLockTtl(deps)))) {
     // One heal per node: a new fault of a node being healed is recorded on that heal, and its
     // job waits for it to end (it is woken then, or looks again after JOIN_RECHECK_MS).
     const holder = record ? undefined : await joinRunningHeal(deps, job, jobId, healId);
@@ -76,10 +77,8 @@ export async function runHeal(
       return after;
     }
   }
-  const renew = setInterval(
-    () => void takeLock(deps.redis, job.node, healId).catch(() => undefined),
-    LOCK_TTL_MS / 4,
-  );
+  // The node lock and the budget slot's heartbeat: a heal that stops running loses both.
+  const renew = setInterval(() => void renewHold(deps, job.node, healId), nodeLockTtl(deps) / 4);
   renew.unref();
   // Cancel requests are watched for the whole heal: a cancel aborts what acts (the drain stops
   // evicting) and what waits, within `cancelPollMs`.
