@@ -3,7 +3,7 @@
 //
 //   core        triage, rules, safety, heal          pure: no I/O, no adapter
 //   adapters    log, metrics, config, store, queue, kube, actions, providers, sources, agent,
-//               hooks, notify
+//               signals, hooks, notify
 //   composers   intake, worker, status, http         put adapters and core together
 //   root        cli, main.ts                          wires everything
 const CORE = '(triage|rules|safety|heal)';
@@ -43,7 +43,7 @@ module.exports = {
       severity: 'error',
       comment: 'Adapters do not import the composers (intake, worker, status, http) or the cli.',
       from: {
-        path: '^src/(log|metrics|config|store|queue|kube|actions|providers|sources|agent|hooks|notify)/',
+        path: '^src/(log|metrics|config|store|queue|kube|actions|providers|sources|agent|signals|hooks|notify)/',
       },
       to: { path: `^src/(${COMPOSERS.slice(1, -1)}|cli)/` },
     },

@@ -39,7 +39,8 @@ import {
 import { createNotifier, type Notifier } from '../notify/index.ts';
 import { startHealWorker } from '../queue/index.ts';
 import { bullmqHealScheduler, workerConnection } from '../queue/index.ts';
-import { selfFenceApplies } from '../safety/index.ts';
+import { selfFenceApplies, type ExternalGate } from '../safety/index.ts';
+import { blockerGate, silenceGate } from '../signals/index.ts';
 import { statusLinks } from '../status/index.ts';
 import { loadRulesOrThrow } from './load-rules.ts';
 
@@ -69,6 +70,27 @@ function hostCommands(
       agentEndpointForNode((await nodeOps.get(node)) ?? {}, config.NODEHEAL_AGENT_PORT),
     timeoutMs: config.NODEHEAL_AGENT_TIMEOUT_MS,
   });
+}
+
+/** The operator's own signals that hold heals: PromQL blockers, Alertmanager silences. */
+function operatorSignalGates(config: ReturnType<typeof loadWorkerConfig>): ExternalGate[] {
+  const gates: ExternalGate[] = [];
+  const timeoutMs = config.NODEHEAL_SIGNALS_TIMEOUT_MS;
+  // One answer serves every heal asking within a few seconds: a storm's held heals would
+  // otherwise each ask every defer period.
+  const cacheMs = 5000;
+  const blockers = config.NODEHEAL_BLOCKERS ?? [];
+  if (config.NODEHEAL_PROMETHEUS_URL && blockers.length > 0) {
+    gates.push(
+      blockerGate({ prometheusUrl: config.NODEHEAL_PROMETHEUS_URL, blockers, timeoutMs, cacheMs }),
+    );
+  }
+  if (config.NODEHEAL_ALERTMANAGER_URL) {
+    gates.push(
+      silenceGate({ alertmanagerUrl: config.NODEHEAL_ALERTMANAGER_URL, timeoutMs, cacheMs }),
+    );
+  }
+  return gates;
 }
 
 /** The step hooks (NODEHEAL_HOOKS): pre-hooks as gates, post-hooks told results; none in a dry run. */
@@ -203,9 +225,9 @@ export async function worker(): Promise<() => Promise<void>> {
     nodeLockTtlMs: workerConfig.NODEHEAL_NODE_LOCK_TTL_MS,
     surge: workerConfig.NODEHEAL_SURGE,
     wakeJobs: (ids) => queue.wake(ids),
-    externalGates: hooks?.gates ?? [],
-    ...(hooks ? { afterStep: hooks.afterStep } : {}),
     notifier,
+    externalGates: [...operatorSignalGates(workerConfig), ...(hooks?.gates ?? [])],
+    ...(hooks ? { afterStep: hooks.afterStep } : {}),
   };
 
   // Open the API connection and check nodeheal's own permissions before taking any job, so the

@@ -5,6 +5,7 @@ import { DEFAULT_POOL_LABELS } from '../heal/index.ts';
 import { hooksSchema } from '../hooks/index.ts';
 import { notifySinksSchema } from '../notify/index.ts';
 import {
+  blockersSchema,
   maintenanceWindowsSchema,
   safetyConfigSchema,
   selfFenceWorkerSchema,
@@ -58,6 +59,20 @@ export const workerEnvSchema = z.object({
    * outside them, reboot, drain and replace of a Ready node wait (gate `window`).
    */
   NODEHEAL_MAINTENANCE_WINDOWS: json(maintenanceWindowsSchema).optional(),
+  /** Prometheus that answers the blockers' queries (for example http://prometheus:9090). */
+  NODEHEAL_PROMETHEUS_URL: z.url().optional(),
+  /**
+   * The operator's blockers, JSON list of { name, query, pools? }: while a query returns
+   * anything, drain, reboot and replace of nodes in its pools wait (gate `blocker`).
+   */
+  NODEHEAL_BLOCKERS: json(blockersSchema).optional(),
+  /**
+   * An Alertmanager whose silences hold heals (gate `silence`): one matching a heal's fault
+   * alert, or `alertname="nodeheal"` with the node's `node`, `pool` or `fault`.
+   */
+  NODEHEAL_ALERTMANAGER_URL: z.url().optional(),
+  /** Timeout of one question to Prometheus or Alertmanager; no answer holds the step. */
+  NODEHEAL_SIGNALS_TIMEOUT_MS: int(100, 60_000, 5000),
   /**
    * How long a replacement may take to be Ready (MachineHealthCheck's nodeStartupTimeout): a
    * replace step is healed when capacity is back within it, abandoned otherwise.
@@ -128,6 +143,17 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
       'invalid worker configuration:\n  NODEHEAL_SELF_FENCE: needs NODEHEAL_AGENT_SECRET_FILE ' +
         '(the node agents self-fence; nodeheal must be able to ask them)',
     );
+  }
+  if (c.NODEHEAL_BLOCKERS && c.NODEHEAL_BLOCKERS.length > 0 && !c.NODEHEAL_PROMETHEUS_URL) {
+    throw new Error(
+      'invalid worker configuration:\n  NODEHEAL_BLOCKERS: needs NODEHEAL_PROMETHEUS_URL (the ' +
+        'Prometheus that answers the queries)',
+    );
+  }
+  const names = (c.NODEHEAL_BLOCKERS ?? []).map((b) => b.name);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) {
+    throw new Error(`invalid worker configuration:\n  NODEHEAL_BLOCKERS: ${twice} named twice`);
   }
   if ((c.NODEHEAL_HOOKS?.length ?? 0) > 0 && !c.NODEHEAL_HOOK_SECRET_FILE) {
     // Hooks hold and release disruptive steps: their receivers must be able to tell nodeheal's

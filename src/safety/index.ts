@@ -75,3 +75,16 @@ export {
   type MaintenanceWindow,
   type WindowDecision,
 } from './windows.ts';
+export {
+  NODEHEAL_SILENCE_ALERTNAME,
+  blockerCovers,
+  blockerSchema,
+  blockersSchema,
+  describeSilence,
+  holdingSilence,
+  silenceMatches,
+  silenceSchema,
+  type Blocker,
+  type Silence,
+  type SilencedHeal,
+} from './operator-signals.ts';
