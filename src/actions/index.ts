@@ -9,6 +9,7 @@ export {
   KubeNodeOps,
   NODE_EVENT_NAMESPACE,
   uncordonDecision,
+  uncordonedBySomeoneElse,
   type CordonOutcome,
   type KubeNodeOpsOptions,
   type UncordonOutcome,

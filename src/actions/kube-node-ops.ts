@@ -58,6 +58,34 @@ export function cordonState(node: V1Node): 'schedulable' | 'ours' | 'theirs' {
   return ours ? 'ours' : 'theirs';
 }
 
+/** The field manager of nodeheal's changes to Nodes (cordon, uncordon, marks, taints). */
+export const NODEHEAL_FIELD_MANAGER = 'nodeheal';
+
+/**
+ * Who lifted nodeheal's own cordon, when someone else did (pure): the Node still carries
+ * nodeheal's cordoned-by mark (nodeheal removes it when it uncordons) but is schedulable again.
+ * The one named is the field manager that owns `spec.unschedulable` (set to false explicitly),
+ * else the latest manager of the Node's spec other than nodeheal's; `kubectl uncordon` removes
+ * the field, and with it the only trace of who did.
+ */
+export function uncordonedBySomeoneElse(node: V1Node): string | undefined {
+  if (node.spec?.unschedulable) return undefined;
+  if (node.metadata?.annotations?.[ANNOTATION_CORDONED_BY] !== CORDONED_BY_VALUE) return undefined;
+  const entries = (node.metadata.managedFields ?? []).filter(
+    (f) => !f.subresource && f.manager !== undefined && f.manager !== NODEHEAL_FIELD_MANAGER,
+  );
+  const spec = (f: (typeof entries)[number]) =>
+    (f.fieldsV1 as Record<string, Record<string, unknown> | undefined> | undefined)?.['f:spec'];
+  const owner = entries.find((f) => spec(f)?.['f:unschedulable'] !== undefined);
+  if (owner?.manager) return owner.manager;
+  const latest = entries
+    .filter((f) => spec(f) !== undefined && f.time !== undefined)
+    .sort((a, b) => new Date(b.time!).getTime() - new Date(a.time!).getTime())[0];
+  return latest?.manager
+    ? `someone (the Node does not say who; ${latest.manager} changed its spec last)`
+    : 'someone (the Node does not say who)';
+}
+
 /** What `cordon` does to a node in this state (pure; shared with dry-run). */
 export function cordonDecision(node: V1Node | undefined): CordonOutcome {
   if (!node) return 'absent';
@@ -232,8 +260,9 @@ export class KubeNodeOps implements NodeOps {
   }
 
   async #patch(node: string, body: object): Promise<V1Node> {
+    // Named, so that the Node's managed fields tell nodeheal's changes from an operator's.
     return await kubeCall(`patch node ${node}`, () =>
-      this.#core.patchNode({ name: node, body }, mergePatch),
+      this.#core.patchNode({ name: node, body, fieldManager: NODEHEAL_FIELD_MANAGER }, mergePatch),
     );
   }
 

@@ -72,6 +72,11 @@ export interface NextStepResult {
  *   goes through. Before it is requested (waiting to retry) a resolution heals as usual.
  * - No `node-gone` by the deadline → escalate; replace is last, so `abandoned`.
  *
+ * Operators:
+ * - `cancel` ends the heal `cancelled`, and nodeheal's own cordon is undone.
+ * - `operator-uncordoned` (someone lifted nodeheal's own cordon) ends it `cancelled` too, the
+ *   node left as the operator put it; the node cooldown then keeps nodeheal off it.
+ *
  * Failures, retries, timeouts:
  * - `step-failed` with `permanent: false` retries the same step after 15 s, 30 s, 60 s
  *   (`wait-retry`, then `tick`); a 4th transient failure counts as permanent.
@@ -227,6 +232,19 @@ function apply(d: Draft, ctx: Ctx, o: Observation): Command | undefined {
       return currentCommand(d);
     case 'fault-joined':
       return joinFault(d, ctx, o.fault);
+    case 'operator-uncordoned':
+      // Only nodeheal's own cordon, and not while nodeheal itself uncordoned to confirm a fix.
+      if (!d.cordonedByUs || d.confirmingSince !== null) return undefined;
+      // Already schedulable: nothing of nodeheal's to undo, and the node is not cordoned again.
+      d.cordonedByUs = false;
+      d.recordon = false;
+      return finish(
+        d,
+        ctx,
+        'cancelled',
+        `uncordoned by ${o.by} while ${o.detail}: nodeheal takes that as an operator's ` +
+          'decision, stops, and does not cordon the node again before its cooldown ends',
+      );
     case 'cancel':
       return finish(
         d,

@@ -86,6 +86,11 @@ export const observationSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('fault-joined'), fault: joinedFaultSchema }),
   /** An operator (or the system) cancelled the heal. */
   z.object({ kind: z.literal('cancel'), by: z.string(), detail: z.string() }),
+  /**
+   * Someone other than nodeheal lifted nodeheal's own cordon (kubectl uncordon): an operator's
+   * decision, which ends the heal. `by` names them as far as the Node says.
+   */
+  z.object({ kind: z.literal('operator-uncordoned'), by: z.string(), detail: z.string() }),
 ]);
 
 export type Observation = z.infer<typeof observationSchema>;

@@ -68,8 +68,13 @@ export async function waitForGate(
   const step = command.stepIndex;
   const action = record.ladder[step]?.action;
   if (action === undefined) return await advance(deps, record, { kind: 'tick' });
-  await sleepUntil(command.until, deps, control.signal, command.gate === 'paused');
+  // The gates are asked again at `until` (a window's opening may be hours away); the fault
+  // resolving, the node going and other faults joining are looked for every `pollMs` meanwhile,
+  // so a fault that clears while held ends the heal at once (and undoes nodeheal's cordon).
+  let until = command.until;
   for (;;) {
+    const wake = Math.min(until, deps.now().getTime() + deps.pollMs);
+    await sleepUntil(wake, deps, control.signal, command.gate === 'paused');
     if (control.signal.aborted) return record;
     const node = await deps.nodeOps.get(record.node);
     if (!node) return await advance(deps, record, { kind: 'node-gone' });
@@ -78,6 +83,9 @@ export async function waitForGate(
     if (next !== record) return next;
     const joined = await newlyJoined(deps, record);
     if (joined) return await advance(deps, record, { kind: 'fault-joined', fault: joined });
+    // A pause lifting wakes the sleep early: ask the gates at once then.
+    const pauseLifted = command.gate === 'paused' && (await deps.store.paused()) === undefined;
+    if (deps.now().getTime() < until && !pauseLifted) continue;
     const gate = await checkAndHold(deps, { healId: record.id, step, job }, node, action);
     if (gate.allowed) {
       await deps.store.clearBlocked(record.id);
@@ -87,8 +95,7 @@ export async function waitForGate(
     if (!gate.defer || gate.gate !== command.gate) {
       return await refuse(deps, record, job, gate, step);
     }
-    const until = Math.max(gate.retryAt ?? 0, deps.now().getTime() + deps.deferMs);
+    until = Math.max(gate.retryAt ?? 0, deps.now().getTime() + deps.deferMs);
     await noteHeld(deps, record, job, gate, until);
-    await sleepUntil(until, deps, control.signal, gate.gate === 'paused');
   }
 }

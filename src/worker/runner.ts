@@ -8,6 +8,7 @@ import type { HealRecord } from '../heal/index.ts';
 import { currentCommand } from '../heal/index.ts';
 import type { Command, Observation } from '../heal/index.ts';
 import type { HealJob } from '../queue/index.ts';
+import { uncordonedBySomeoneElse } from '../actions/index.ts';
 import { takeLock } from '../store/index.ts';
 import { readHistory } from '../store/index.ts';
 import { actOnce } from './act-step.ts';
@@ -85,6 +86,13 @@ export async function runHeal(
   const control = watchHeal(deps.store, healId, signal, {
     pollMs: deps.cancelPollMs ?? CANCEL_POLL_MS,
     onError: (error) => log.warn({ err: error }, 'could not read the cancel request'),
+    // Only nodeheal's own cordon, and not while nodeheal itself uncordoned to confirm a fix.
+    lookForUncordon: async () => {
+      if (!record?.cordonedByUs || record.confirmingSince !== null) return undefined;
+      if (record.status !== 'running') return undefined;
+      const node = await deps.nodeOps.get(job.node);
+      return node ? uncordonedBySomeoneElse(node) : undefined;
+    },
   });
   try {
     if (!record) {
@@ -115,6 +123,25 @@ export async function runHeal(
       if (command.kind === 'finish') {
         await finish(deps, record, job, command);
         return { kind: 'finished', record };
+      }
+      const uncordoner = control.uncordonedBy();
+      if (uncordoner) {
+        const where = whereItStood(record);
+        const next = await advance(deps, record, {
+          kind: 'operator-uncordoned',
+          by: uncordoner,
+          detail: where,
+        });
+        // The signal is aborted: a heal the machine did not end this way ends as a cancel.
+        record =
+          next !== record
+            ? next
+            : await advance(deps, record, {
+                kind: 'cancel',
+                by: `uncordoned by ${uncordoner}`,
+                detail: `cordon lifted while ${where}`,
+              });
+        continue;
       }
       const cancelledBy = await control.check();
       if (cancelledBy) {
