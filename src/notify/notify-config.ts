@@ -35,7 +35,7 @@ export const notifySinkSchema = z
     /** How long one request may take. */
     timeoutMs: z.int().min(100).max(60_000).default(5000),
     /** Tries per notification, the first included; then it counts as failed. */
-    maxAttempts: z.int().min(1).max(20).default(6),
+    maxAttempts: z.int().min(1).max(100).default(6),
     /** The wait before the first retry, doubled for each next one up to maxBackoffMs. */
     backoffMs: z.int().min(10).max(600_000).default(1000),
     maxBackoffMs: z.int().min(10).max(3_600_000).default(60_000),
