@@ -30,7 +30,9 @@ import { createLogger } from '../log/index.ts';
 import {
   createHealMetrics,
   observeHealFinished,
+  observeHealStages,
   observeHealStarted,
+  observeHealStep,
   observeNotification,
   observeRemedyAttempt,
   observeSafetyBlocked,
@@ -146,7 +148,9 @@ export async function worker(): Promise<() => Promise<void>> {
   const sinks = workerConfig.NODEHEAL_NOTIFY_SINKS ?? [];
   const notifier = createNotifier({
     sinks,
-    source: `nodeheal/${workerConfig.NODEHEAL_CLUSTER_NAME ?? hostname()}`,
+    // Named after the cluster where one is (NODEHEAL_CLUSTER also scopes alerts, so it is only
+    // the fallback); a worker's host name at least tells clusters apart.
+    source: `nodeheal/${workerConfig.NODEHEAL_CLUSTER_NAME ?? config.NODEHEAL_CLUSTER ?? hostname()}`,
     ...(config.NODEHEAL_PUBLIC_URL
       ? { link: (id: string) => statusLinks(config.NODEHEAL_PUBLIC_URL).heal(id) }
       : {}),
@@ -217,6 +221,8 @@ export async function worker(): Promise<() => Promise<void>> {
       remedyAttempt: (remedy, result) => observeRemedyAttempt(metrics, remedy, result),
       safetyBlocked: (gate) => observeSafetyBlocked(metrics, gate),
       stormActive: (active) => observeStorm(metrics, active),
+      healStep: (healId, step) => observeHealStep(metrics, healId, step),
+      healStages: (seconds) => observeHealStages(metrics, seconds),
     },
     logger,
     now: () => new Date(),

@@ -112,7 +112,10 @@ export const workerEnvSchema = z.object({
    * backoffMs, maxBackoffMs, queueSize }.
    */
   NODEHEAL_NOTIFY_SINKS: json(notifySinksSchema).optional(),
-  /** Names this cluster in notifications (CloudEvents source `nodeheal/<name>`); default the host name. */
+  /**
+   * Names this cluster in notifications (CloudEvents source `nodeheal/<name>`); default
+   * NODEHEAL_CLUSTER, else the host name.
+   */
   NODEHEAL_CLUSTER_NAME: z
     .string()
     .regex(
