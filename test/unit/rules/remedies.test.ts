@@ -25,8 +25,12 @@ const ALERT_NAMES = [
   'NodeKubeletLeaseExpired',
   'NodeFilesystemAlmostFull',
   'NodeFilesystemInodesAlmostFull',
-  'NodeClockNotSynchronising',
+  'NodeClockUnsynchronised',
+  'NodeKernelOops',
+  'NodeNetDeviceUnregisterStuck',
 ];
+/** Alerts of the Prometheus rules the catalog leaves alone, each for a human. */
+const LEFT_ALONE_ALERT_NAMES = ['NodeKernelTaskHung'];
 
 const MIN = 60_000;
 
@@ -45,6 +49,8 @@ const KUBE_PROMETHEUS_STACK: [alert: string, fault: string, forMs: number, debou
   ['NodeFilesystemAlmostOutOfFiles', 'inodes-almost-full', 60 * MIN, 0],
   ['NodeFilesystemFilesFillingUp', 'inodes-almost-full', 60 * MIN, 0],
   ['NodeClockSkewDetected', 'clock-not-synchronised', 10 * MIN, 0],
+  // node-mixin's alert of the name nodeheal's NodeClockUnsynchronised had before.
+  ['NodeClockNotSynchronising', 'clock-not-synchronised', 10 * MIN, 2 * MIN],
   ['KubeNodeReadinessFlapping', 'readiness-flapping', 15 * MIN, 0],
 ];
 /** KubeNodePressure is one alert for three conditions: each goes to its own fault. */
@@ -73,7 +79,9 @@ describe('alert-rules/remedies.yaml', () => {
   });
 
   it('names exactly the alerts of the Prometheus rules', () => {
-    expect(prometheusAlertNames().sort()).toEqual([...ALERT_NAMES].sort());
+    expect(prometheusAlertNames().sort()).toEqual(
+      [...ALERT_NAMES, ...LEFT_ALONE_ALERT_NAMES].sort(),
+    );
     const named = new Set(
       shipped().faults.flatMap((fault) => fault.alerts.map((a) => a.alertname)),
     );
@@ -154,11 +162,19 @@ describe('alert-rules/remedies.yaml', () => {
       3 * MIN,
     ],
     [
-      'NodeClockNotSynchronising',
+      'NodeClockUnsynchronised',
       {},
       'clock-not-synchronised',
       ['sync-clock', 'reboot', 'replace'],
       2 * MIN,
+    ],
+    ['NodeKernelOops', { reason: 'KernelOops' }, 'kernel-oops', ['reboot', 'replace'], MIN],
+    [
+      'NodeNetDeviceUnregisterStuck',
+      { reason: 'UnregisterNetDevice' },
+      'netdevice-stuck',
+      ['reboot', 'replace'],
+      MIN,
     ],
   ])('%s %j → %s', (alertname, labels, faultName, actions, debounceMs) => {
     const fault = matchFault(shipped(), { alertname, labels: { node: 'worker-1', ...labels } });
@@ -210,13 +226,16 @@ describe('alert-rules/remedies.yaml', () => {
     },
   );
 
-  it.each(['KubeletDown', 'NodeSystemdServiceFailed', 'KubeletTooManyPods', 'NodeCPUHighUsage'])(
-    'leaves %s alone, saying why, instead of the generic ladder',
-    (alertname) => {
-      const alone = leftAlone(shipped(), { alertname, labels: {} });
-      expect(alone?.reason.length).toBeGreaterThan(10);
-    },
-  );
+  it.each([
+    'KubeletDown',
+    'NodeSystemdServiceFailed',
+    'KubeletTooManyPods',
+    'NodeCPUHighUsage',
+    ...LEFT_ALONE_ALERT_NAMES,
+  ])('leaves %s alone, saying why, instead of the generic ladder', (alertname) => {
+    const alone = leftAlone(shipped(), { alertname, labels: {} });
+    expect(alone?.reason.length).toBeGreaterThan(10);
+  });
 
   it('leaves nothing alone that a fault claims', () => {
     const catalog = shipped();
@@ -241,4 +260,42 @@ describe('alert-rules/remedies.yaml', () => {
       holdForMs: 10 * MIN,
     });
   });
+});
+
+describe('alert-rules/prometheus/node-health.yaml', () => {
+  type Rule = {
+    alert?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  const rules = (
+    parse(readFileSync(PROMETHEUS_RULES, 'utf8')) as { groups: Array<{ rules: Rule[] }> }
+  ).groups.flatMap((group) => group.rules.filter((rule) => rule.alert !== undefined));
+
+  it.each(rules.map((rule) => [rule.alert!, rule] as const))(
+    '%s has a severity, a summary, a description and its runbook in docs/runbooks/',
+    (alertname, rule) => {
+      expect(['critical', 'warning']).toContain(rule.labels?.severity);
+      expect(rule.annotations?.summary?.length).toBeGreaterThan(10);
+      expect(rule.annotations?.description?.length).toBeGreaterThan(20);
+      expect(rule.annotations?.runbook_url).toBe(
+        `https://github.com/nodeheal/nodeheal/blob/main/docs/runbooks/${alertname}.md`,
+      );
+      const runbook = readFileSync(
+        new URL(`../../../docs/runbooks/${alertname}.md`, import.meta.url),
+        'utf8',
+      );
+      expect(runbook).toMatch(new RegExp(`^# ${alertname}\\n`));
+    },
+  );
+
+  it.each(rules.map((rule) => [rule.alert!, rule] as const))(
+    '%s is routed to nodeheal (nodeheal="true") exactly when the catalog heals it',
+    (alertname, rule) => {
+      const catalog = shipped();
+      const healed = matchFault(catalog, { alertname, labels: {} }).name !== 'unknown';
+      expect(rule.labels?.nodeheal === 'true', alertname).toBe(healed);
+      if (!healed) expect(leftAlone(catalog, { alertname, labels: {} })).toBeDefined();
+    },
+  );
 });
