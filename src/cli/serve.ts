@@ -9,6 +9,7 @@ import { probeApiserver, type ApiserverProbe } from '../kube/index.ts';
 import { loadKubeConfig, watchNodes, type NodeCache } from '../kube/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 import { createMetrics } from '../metrics/index.ts';
+import { dueBacklog } from './queue-backlog.ts';
 import { bullmqHealScheduler, producerConnection } from '../queue/index.ts';
 import { loadRulesOrThrow } from './load-rules.ts';
 
@@ -85,7 +86,8 @@ export async function serve(options: ServeOptions): Promise<() => Promise<void>>
   const store = redisIntakeStore(redis, { cacheEntries: config.NODEHEAL_HISTORY_CACHE_ENTRIES });
   const kube = startKube(config, logger);
   const nodeCache = kube?.nodeCache;
-  const metrics = createMetrics();
+  const metrics = createMetrics(config.NODEHEAL_PUBLIC_URL);
+  const backlog = dueBacklog(redis);
 
   const app = buildApp({
     store,
@@ -99,6 +101,7 @@ export async function serve(options: ServeOptions): Promise<() => Promise<void>>
     logger,
     now: () => new Date(),
     kubeReady: () => kubeReadiness(kube),
+    dueBacklogSeconds: () => backlog.seconds(),
     webhook: { credentials: () => credentials?.(), bodyLimit: config.NODEHEAL_BODY_LIMIT },
     status: {
       store: redisHealStore(redis),
@@ -124,7 +127,7 @@ export async function serve(options: ServeOptions): Promise<() => Promise<void>>
     logger.info('serve stopping: no new requests, finishing those in flight');
     await new Promise((r) => server.close(r));
     kube?.apiserver.stop();
-    await Promise.allSettled([nodeCache?.stop(), scheduler.close()]);
+    await Promise.allSettled([nodeCache?.stop(), scheduler.close(), backlog.close()]);
     await redis.quit().catch(() => undefined);
   };
 }

@@ -22,13 +22,24 @@ import {
 import { loadConfig } from '../config/index.ts';
 import { loadWorkerConfig } from '../config/index.ts';
 import { redisHealStore } from '../store/index.ts';
-import { healProcessor, stepHooks, type RunnerDeps, type StepHooks } from '../worker/index.ts';
+import {
+  healProcessor,
+  healsAbandoned,
+  healsInProgress,
+  stepHooks,
+  type RunnerDeps,
+  type StepHooks,
+} from '../worker/index.ts';
 import { hookCaller } from '../hooks/index.ts';
 import { probeApiserver, type ApiserverProbe } from '../kube/index.ts';
 import { loadKubeConfig, watchNodes } from '../kube/index.ts';
 import { createLogger } from '../log/index.ts';
 import {
   createHealMetrics,
+  observeAgentUnreachable,
+  observeHealsAbandoned,
+  observeHealsInProgress,
+  observeReplacementNotReady,
   observeHealFinished,
   observeHealStages,
   observeHealStarted,
@@ -45,6 +56,21 @@ import { selfFenceApplies, type ExternalGate } from '../safety/index.ts';
 import { blockerGate, silenceGate } from '../signals/index.ts';
 import { statusLinks } from '../status/index.ts';
 import { loadRulesOrThrow } from './load-rules.ts';
+
+/** `hostCommands`, counting the commands the node agent did not answer. */
+function countedHostCommands(
+  inner: HostCommands,
+  metrics: ReturnType<typeof createHealMetrics>,
+): HostCommands {
+  return {
+    reachable: (node) => inner.reachable(node),
+    run: async (node, command, healId) => {
+      const result = await inner.run(node, command, healId);
+      if (result.outcome === 'unreachable') observeAgentUnreachable(metrics, command);
+      return result;
+    },
+  };
+}
 
 function hostCommands(
   config: ReturnType<typeof loadWorkerConfig>,
@@ -141,7 +167,7 @@ export async function worker(): Promise<() => Promise<void>> {
   redis.on('error', (error: Error) =>
     logger.debug({ err: error.message }, 'redis connection error'),
   );
-  const metrics = createHealMetrics();
+  const metrics = createHealMetrics(undefined, config.NODEHEAL_PUBLIC_URL);
   const nodeCache = watchNodes(kc, logger);
   // Only to wake jobs that joined a heal once it ends; jobs are added by `serve`.
   const queue = bullmqHealScheduler(redis);
@@ -185,7 +211,7 @@ export async function worker(): Promise<() => Promise<void>> {
         ? selfFence
         : undefined;
     },
-    host: hostCommands(workerConfig, realNodeOps, dryRun),
+    host: countedHostCommands(hostCommands(workerConfig, realNodeOps, dryRun), metrics),
     // Pool health for the gates comes from a watched cache of Nodes: an API list per gate check
     // would cost a round trip between a job becoming due and its first action.
     listNodes: async (labelSelector) => {
@@ -221,6 +247,7 @@ export async function worker(): Promise<() => Promise<void>> {
       remedyAttempt: (remedy, result) => observeRemedyAttempt(metrics, remedy, result),
       safetyBlocked: (gate) => observeSafetyBlocked(metrics, gate),
       stormActive: (active) => observeStorm(metrics, active),
+      replacementNotReady: (pool) => observeReplacementNotReady(metrics, pool),
       healStep: (healId, step) => observeHealStep(metrics, healId, step),
       healStages: (seconds) => observeHealStages(metrics, seconds),
     },
@@ -260,6 +287,14 @@ export async function worker(): Promise<() => Promise<void>> {
     res.status(ready ? 200 : 503).json({ ready, checks });
   });
   app.get('/metrics', async (_req, res) => {
+    // Per-node heal gauges from Redis; on a Redis problem they keep their last values.
+    const gaugeDeps = { redis, store: deps.store, nodes: () => deps.listNodes() };
+    await withTimeout(2000, async () => {
+      observeHealsInProgress(metrics, await healsInProgress(gaugeDeps));
+      observeHealsAbandoned(metrics, await healsAbandoned(gaugeDeps));
+    }).catch((error: unknown) =>
+      logger.debug({ err: error }, 'heal gauges not refreshed for this scrape'),
+    );
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   const [host, port] = splitHostPort(workerConfig.NODEHEAL_WORKER_LISTEN);
@@ -314,6 +349,21 @@ async function redisReadiness(redis: ReturnType<typeof workerConnection>): Promi
 function kubeReadiness(apiserver: ApiserverProbe): string {
   const state = apiserver.state();
   return state.ok ? 'ok' : state.detail;
+}
+
+/** Runs `work`, rejecting after `ms` (the worker's Redis connection queues while it is down). */
+async function withTimeout(ms: number, work: () => Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      work(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function splitHostPort(value: string): [string, number] {

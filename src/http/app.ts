@@ -2,7 +2,7 @@
 // alert source, the status pages, the admin API, health, readiness and metrics.
 import express, { type Express } from 'express';
 import type { IntakeDeps } from '../intake/index.ts';
-import { observeQueueJobs } from '../metrics/index.ts';
+import { observeQueueDueBacklog, observeQueueJobs } from '../metrics/index.ts';
 import { ALERT_SOURCES } from '../sources/index.ts';
 import { statusRouter, type StatusDeps } from '../status/index.ts';
 import { adminRouter } from './admin-router.ts';
@@ -17,6 +17,8 @@ export interface AppDeps extends IntakeDeps {
   kubeReady: () => boolean | string;
   /** Heal records and the admin API (GET /heals, /nodes/:node, POST /admin/*); off when absent. */
   status?: StatusDeps;
+  /** Seconds the oldest due heal job has waited for a worker (read at scrape time). */
+  dueBacklogSeconds?: () => Promise<number>;
 }
 
 export function buildApp(deps: AppDeps): Express {
@@ -48,6 +50,8 @@ export function buildApp(deps: AppDeps): Express {
   app.get('/metrics', async (_req, res) => {
     try {
       observeQueueJobs(deps.metrics, await deps.scheduler.counts());
+      if (deps.dueBacklogSeconds)
+        observeQueueDueBacklog(deps.metrics, await deps.dueBacklogSeconds());
     } catch {
       // Redis down: the queue gauge keeps its last value; the other metrics still matter.
     }

@@ -1,6 +1,42 @@
 // nodeheal's metrics: one private prom-client registry, `nodeheal_` prefix, names from DESIGN.md.
 // Code updates them only through the observe* helpers below, so names and labels stay in one file.
+import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** nodeheal's version, from its package.json (next to src/ in the image); 'unknown' without it. */
+function packageVersion(): string {
+  try {
+    const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+    const version = (JSON.parse(text) as { version?: unknown }).version;
+    return typeof version === 'string' ? version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * What every nodeheal registry carries: prom-client's default process and Node.js metrics under
+ * their standard names (`process_*`, `nodejs_*`, as Node.js dashboards expect),
+ * `nodeheal_build_info{version,nodejs_version} 1`, and `nodeheal_public_url_info{url} 1` when
+ * NODEHEAL_PUBLIC_URL is set (alert annotations link to the status pages through it).
+ */
+export function registerProcessMetrics(registry: Registry, publicUrl?: string): void {
+  collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'nodeheal_build_info',
+    help: 'Always 1: the nodeheal version and the Node.js version running it.',
+    labelNames: ['version', 'nodejs_version'],
+    registers: [registry],
+  }).set({ version: packageVersion(), nodejs_version: process.version }, 1);
+  if (publicUrl) {
+    new Gauge({
+      name: 'nodeheal_public_url_info',
+      help: 'Always 1: where the status pages are (NODEHEAL_PUBLIC_URL); alert annotations link through it.',
+      labelNames: ['url'],
+      registers: [registry],
+    }).set({ url: publicUrl.replace(/\/+$/, '') }, 1);
+  }
+}
 
 export interface Metrics {
   registry: Registry;
@@ -10,11 +46,12 @@ export interface Metrics {
   faultsFlapping: Counter<'fault'>;
   webhookRequests: Counter<'code'>;
   queueJobs: Gauge<'state'>;
+  queueDueBacklog: Gauge;
 }
 
-export function createMetrics(): Metrics {
+export function createMetrics(publicUrl?: string): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'nodeheal_process_' });
+  registerProcessMetrics(registry, publicUrl);
   return {
     registry,
     alertsReceived: new Counter({
@@ -53,6 +90,11 @@ export function createMetrics(): Metrics {
       labelNames: ['state'],
       registers: [registry],
     }),
+    queueDueBacklog: new Gauge({
+      name: 'nodeheal_queue_due_backlog_seconds',
+      help: 'How long the oldest heal job that is due has waited for a worker to take it; 0 when none waits (read from Redis at scrape time).',
+      registers: [registry],
+    }),
   };
 }
 
@@ -85,6 +127,10 @@ export function observeQueueJobs(m: Metrics, counts: Record<string, number>): vo
   for (const [state, count] of Object.entries(counts)) m.queueJobs.set({ state }, count);
 }
 
+export function observeQueueDueBacklog(m: Metrics, seconds: number): void {
+  m.queueDueBacklog.set(Math.max(0, seconds));
+}
+
 /** Heal worker metrics (DESIGN.md names). */
 export interface HealMetrics {
   registry: Registry;
@@ -96,11 +142,29 @@ export interface HealMetrics {
   safetyBlocked: Counter<'gate'>;
   stormActive: Gauge;
   notifications: Counter<'sink' | 'result'>;
+  healsInProgress: Gauge<'node' | 'fault'>;
+  healsAbandoned: Gauge<'node' | 'fault'>;
+  replacementsNotReady: Counter<'pool'>;
+  agentUnreachable: Counter<'command'>;
+}
+
+/** A heal of a node, as the per-node gauges show it. */
+export interface NodeHeal {
+  node: string;
+  fault: string;
 }
 
 const healBuckets = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200];
 
-export function createHealMetrics(registry: Registry = new Registry()): HealMetrics {
+/**
+ * The worker's metrics. Without a `registry` it makes its own, with the process metrics and
+ * `nodeheal_build_info` (`registerProcessMetrics`).
+ */
+export function createHealMetrics(registry?: Registry, publicUrl?: string): HealMetrics {
+  if (!registry) {
+    registry = new Registry();
+    registerProcessMetrics(registry, publicUrl);
+  }
   return {
     registry,
     healsStarted: new Counter({
@@ -150,6 +214,30 @@ export function createHealMetrics(registry: Registry = new Registry()): HealMetr
       labelNames: ['sink', 'result'],
       registers: [registry],
     }),
+    healsInProgress: new Gauge({
+      name: 'nodeheal_heals_in_progress',
+      help: '1 per node a heal is acting on (it holds a budget slot), by node and fault; read from Redis at scrape time, gone when the heal ends.',
+      labelNames: ['node', 'fault'],
+      registers: [registry],
+    }),
+    healsAbandoned: new Gauge({
+      name: 'nodeheal_heals_abandoned',
+      help: '1 per existing node whose latest heal was abandoned and nobody has dealt with it yet (its cordon still on, no newer heal), by node and fault; read at scrape time.',
+      labelNames: ['node', 'fault'],
+      registers: [registry],
+    }),
+    replacementsNotReady: new Counter({
+      name: 'nodeheal_replacements_not_ready_total',
+      help: 'Heals abandoned because the capacity a replace step removed was not back (the replacement not Ready) within the node startup timeout, by pool.',
+      labelNames: ['pool'],
+      registers: [registry],
+    }),
+    agentUnreachable: new Counter({
+      name: 'nodeheal_agent_unreachable_total',
+      help: 'Host commands (remedies) not sent because the node agent did not answer, by command.',
+      labelNames: ['command'],
+      registers: [registry],
+    }),
   };
 }
 
@@ -184,4 +272,26 @@ export function observeStorm(m: HealMetrics, active: boolean): void {
 
 export function observeNotification(m: HealMetrics, sink: string, result: string, count = 1): void {
   m.notifications.inc({ sink, result }, count);
+}
+
+/** Sets a per-node gauge to exactly `heals` (1 each): series of nodes no longer in it go. */
+function setNodeHeals(gauge: Gauge<'node' | 'fault'>, heals: readonly NodeHeal[]): void {
+  gauge.reset();
+  for (const h of heals) gauge.set({ node: h.node, fault: h.fault }, 1);
+}
+
+export function observeHealsInProgress(m: HealMetrics, heals: readonly NodeHeal[]): void {
+  setNodeHeals(m.healsInProgress, heals);
+}
+
+export function observeHealsAbandoned(m: HealMetrics, heals: readonly NodeHeal[]): void {
+  setNodeHeals(m.healsAbandoned, heals);
+}
+
+export function observeReplacementNotReady(m: HealMetrics, pool: string): void {
+  m.replacementsNotReady.inc({ pool });
+}
+
+export function observeAgentUnreachable(m: HealMetrics, command: string): void {
+  m.agentUnreachable.inc({ command });
 }

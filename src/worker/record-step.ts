@@ -69,6 +69,13 @@ export async function finish(
       ? (record.faultResolvedAt - record.faultStartedAt) / 1000
       : undefined;
   deps.metrics.healFinished(record.fault, record.status, duration, tth);
+  // Abandoned at a replace step once the old node was gone: the replacement never became Ready.
+  if (
+    record.status === 'abandoned' &&
+    record.nodeGone &&
+    record.ladder[record.stepIndex]?.action === 'replace'
+  )
+    deps.metrics.replacementNotReady?.(record.pool);
 }
 
 /** Lets go of the node and wakes the jobs that joined this heal meanwhile. */

@@ -21,6 +21,8 @@ export interface RunnerMetrics {
   remedyAttempt(remedy: string, result: string): void;
   safetyBlocked(gate: string): void;
   stormActive(active: boolean): void;
+  /** A heal was abandoned because its replace step's capacity was not back in time. */
+  replacementNotReady?(pool: string): void;
 }
 
 export interface RunnerDeps {

@@ -1,0 +1,62 @@
+// Per-node heal gauges, read from Redis when scraped: every worker replica shows the same
+// values, and they survive a worker restart (alert rules aggregate with max by (node, fault)).
+//
+// - In progress: a heal that holds a budget slot (it acts on its node, or waits between steps).
+//   A heal deferred by a gate before its first act holds none: nobody works on the node then.
+// - Abandoned: an existing Node whose newest heal ended `abandoned`, until someone dealt with it:
+//   a newer heal starts, the Node is deleted, or (when that heal cordoned it) it is uncordoned.
+import type { V1Node } from '@kubernetes/client-node';
+import type { Redis } from 'ioredis';
+import type { HealRecord } from '../heal/index.ts';
+import { readBudget, type HealStore } from '../store/index.ts';
+
+export interface NodeHeal {
+  node: string;
+  fault: string;
+}
+
+export interface HealGaugeDeps {
+  redis: Redis;
+  store: Pick<HealStore, 'get' | 'list'>;
+  /** The Nodes that exist now (the worker's watched cache). */
+  nodes: () => Promise<V1Node[]>;
+}
+
+/** Heals holding a budget slot, with their fault. */
+export async function healsInProgress(deps: HealGaugeDeps): Promise<NodeHeal[]> {
+  const budget = await readBudget(deps.redis);
+  const heals = await Promise.all(
+    (budget?.inFlight ?? []).map(async (slot) => {
+      const record = await deps.store.get(slot.healId);
+      return record?.status === 'running' ? { node: record.node, fault: record.fault } : undefined;
+    }),
+  );
+  return heals.filter((h): h is NodeHeal => h !== undefined);
+}
+
+/** Whether an abandoned heal still needs a human (see the file's comment). */
+export function abandonedStillOpen(record: HealRecord, node: V1Node): boolean {
+  if (record.status !== 'abandoned' || record.dryRun) return false;
+  // Its cordon lifted: someone took the node back (or it was healed by hand).
+  if (record.cordonedByUs && !node.spec?.unschedulable) return false;
+  // A Node created under the same name after the heal ended is another machine.
+  const stamp = node.metadata?.creationTimestamp;
+  const created = stamp === undefined ? Number.NaN : new Date(stamp).getTime();
+  return !(Number.isFinite(created) && record.endedAt !== null && created > record.endedAt);
+}
+
+/** Existing Nodes whose newest heal was abandoned and is still open. */
+export async function healsAbandoned(deps: HealGaugeDeps): Promise<NodeHeal[]> {
+  const nodes = await deps.nodes();
+  const found = await Promise.all(
+    nodes.map(async (node) => {
+      const name = node.metadata?.name;
+      if (!name) return undefined;
+      const [newest] = await deps.store.list({ node: name, limit: 1 });
+      return newest && abandonedStillOpen(newest, node)
+        ? { node: name, fault: newest.fault }
+        : undefined;
+    }),
+  );
+  return found.filter((h): h is NodeHeal => h !== undefined);
+}
