@@ -133,6 +133,35 @@ export const joinedFaultSchema = z.object({
 
 export type JoinedFault = z.infer<typeof joinedFaultSchema>;
 
+/** Why a heal started: the alert that opened it, and when nodeheal received it (status pages). */
+export const healOriginSchema = z.object({
+  alertname: z.string(),
+  fingerprint: z.string(),
+  labels: z.record(z.string(), z.string()),
+  /** The annotations the job carried (summary, description, runbook_url; each capped). */
+  annotations: z.record(z.string(), z.string()).default({}),
+  /** The alert's generatorURL (its Prometheus expression), or ''. */
+  generatorURL: z.string().default(''),
+  /** When nodeheal first received the alert and scheduled the heal (the job's scheduledAt). */
+  receivedAt: z.number(),
+  /** When the heal became due (startsAt + debounce, later for a flapping fault). */
+  dueAt: z.number(),
+});
+
+export type HealOrigin = z.infer<typeof healOriginSchema>;
+
+/** What a heal's origin is made from: a heal job (queue/heal-job.ts) has these fields. */
+export interface OriginAlert {
+  alertname: string;
+  fingerprint: string;
+  labels: Readonly<Record<string, string>>;
+  annotations?: Readonly<Record<string, string>> | undefined;
+  generatorURL?: string | undefined;
+  /** ISO 8601 times. */
+  scheduledAt: string;
+  dueAt: string;
+}
+
 export const healRecordSchema = z
   .object({
     version: z.literal(HEAL_RECORD_VERSION),
@@ -205,6 +234,10 @@ export const healRecordSchema = z
     confirmingSince: z.number().nullable().default(null),
     /** The fault came back after that uncordon: cordon again before the next step acts. */
     recordon: z.boolean().default(false),
+    /** Who lifted nodeheal's own cordon and so ended the heal (an operator's decision). */
+    uncordonedBy: z.string().nullable().default(null),
+    /** The alert that opened the heal; null in records written before it was kept. */
+    origin: healOriginSchema.nullable().default(null),
     transitions: z.array(transitionSchema),
   })
   .refine((record) => record.stepIndex < record.ladder.length, {
@@ -239,6 +272,24 @@ export interface NewHealRecordParams {
   poolLabel?: string;
   nodeStartupTimeoutMs?: number;
   uncordonSettleMs?: number;
+  /** The alert that opened the heal (its job): kept as the record's `origin`. */
+  alert?: OriginAlert;
+}
+
+/** The origin of a heal from its job's alert; null when a time in it does not parse. */
+export function healOrigin(alert: OriginAlert): HealOrigin | null {
+  const receivedAt = Date.parse(alert.scheduledAt);
+  const dueAt = Date.parse(alert.dueAt);
+  if (!Number.isFinite(receivedAt) || !Number.isFinite(dueAt)) return null;
+  return {
+    alertname: alert.alertname,
+    fingerprint: alert.fingerprint,
+    labels: { ...alert.labels },
+    annotations: { ...alert.annotations },
+    generatorURL: alert.generatorURL ?? '',
+    receivedAt,
+    dueAt,
+  };
 }
 
 /**
@@ -312,6 +363,8 @@ export function newHealRecord(params: NewHealRecordParams): HealRecord {
     uncordonSettleMs: params.uncordonSettleMs ?? DEFAULT_UNCORDON_SETTLE_MS,
     confirmingSince: null,
     recordon: false,
+    uncordonedBy: null,
+    origin: params.alert === undefined ? null : healOrigin(params.alert),
     transitions: [],
   };
 }

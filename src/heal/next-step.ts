@@ -238,6 +238,7 @@ function apply(d: Draft, ctx: Ctx, o: Observation): Command | undefined {
       // Already schedulable: nothing of nodeheal's to undo, and the node is not cordoned again.
       d.cordonedByUs = false;
       d.recordon = false;
+      d.uncordonedBy = o.by;
       return finish(
         d,
         ctx,

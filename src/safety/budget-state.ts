@@ -40,6 +40,11 @@ export const nodeHistorySchema = z.object({
   heals: z.array(z.object({ healId: z.string(), startedAt: z.number() })),
   /** When the node's last heal ended (released its slot). */
   lastHealEndedAt: z.number().optional(),
+  /**
+   * The fault of that heal when an operator ended it by lifting nodeheal's cordon: the cooldown
+   * then keeps nodeheal off that fault only; a new fault of the node may still be healed.
+   */
+  takenOverFault: z.string().optional(),
 });
 export type NodeHistory = z.infer<typeof nodeHistorySchema>;
 
@@ -83,17 +88,28 @@ export function acquireSlot(
 /**
  * The state without the slot of `healId` (call it when the heal finished).
  *
- * - The node's `lastHealEndedAt` becomes `now` (the cooldown starts).
+ * - The node's `lastHealEndedAt` becomes `now` (the cooldown starts); `takenOverFault` (an
+ *   operator ended the heal by lifting nodeheal's cordon) limits that cooldown to the fault.
  * - Idempotent: a heal that holds no slot changes nothing.
  */
-export function releaseSlot(state: BudgetState, healId: string, now: Date): BudgetState {
+export function releaseSlot(
+  state: BudgetState,
+  healId: string,
+  now: Date,
+  takenOverFault?: string,
+): BudgetState {
   const entry = state.inFlight.find((e) => e.healId === healId);
   if (entry === undefined) return state;
-  const history = state.nodes[entry.node] ?? { heals: [] };
+  // The last heal's ending decides: an earlier heal's takeover does not carry over.
+  const ended: NodeHistory = {
+    heals: state.nodes[entry.node]?.heals ?? [],
+    lastHealEndedAt: now.getTime(),
+    ...(takenOverFault === undefined ? {} : { takenOverFault }),
+  };
   return {
     ...state,
     inFlight: state.inFlight.filter((e) => e.healId !== healId),
-    nodes: { ...state.nodes, [entry.node]: { ...history, lastHealEndedAt: now.getTime() } },
+    nodes: { ...state.nodes, [entry.node]: ended },
   };
 }
 
@@ -113,6 +129,7 @@ export function pruneHistory(state: BudgetState, now: Date): BudgetState {
       ...(history.lastHealEndedAt === undefined
         ? {}
         : { lastHealEndedAt: history.lastHealEndedAt }),
+      ...(history.takenOverFault === undefined ? {} : { takenOverFault: history.takenOverFault }),
     };
   }
   return { ...state, nodes };

@@ -28,6 +28,8 @@ export interface GateInput {
   readonly pool: string;
   /** The step about to act. */
   readonly action: RemedyAction;
+  /** The fault being healed (a fault an operator took over is kept off for the cooldown). */
+  readonly fault?: string;
   /** `POST /admin/pause` is in effect. */
   readonly paused: boolean;
   /** NODEHEAL_DRY_RUN: flagged on the result, never blocks. */
@@ -187,7 +189,13 @@ export function checkGates(input: GateInput, now: Date): GateResult {
 
   if (!holdsSlot) {
     const endedAt = history?.lastHealEndedAt;
-    if (endedAt !== undefined && nowMs - endedAt < config.nodeCooldownMs) {
+    // After an operator took a heal over (uncordoned nodeheal's cordon), only that fault waits:
+    // a new fault of the node is healed as usual.
+    const otherFault =
+      history?.takenOverFault !== undefined &&
+      input.fault !== undefined &&
+      input.fault !== history.takenOverFault;
+    if (endedAt !== undefined && nowMs - endedAt < config.nodeCooldownMs && !otherFault) {
       return block(
         'cooldown',
         `${node} was healed ${duration(nowMs - endedAt)} ago; cooldown is ${duration(config.nodeCooldownMs)}`,

@@ -137,6 +137,7 @@ export async function checkAndHold(
         labels,
         pool,
         action,
+        fault: subject.job.fault,
         paused,
         dryRun: deps.dryRun,
         budget: state,
@@ -190,9 +191,10 @@ export async function releaseBudgetSlot(
   deps: Pick<GateCheckDeps, 'redis'>,
   healId: string,
   now: Date,
+  takenOverFault?: string,
 ): Promise<void> {
   await updateBudget(deps.redis, (s) => ({
-    next: releaseSlot(s ?? EMPTY_BUDGET_STATE, healId, now),
+    next: releaseSlot(s ?? EMPTY_BUDGET_STATE, healId, now, takenOverFault),
     result: undefined,
   }));
 }

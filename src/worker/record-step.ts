@@ -12,7 +12,7 @@ import { markHealFinished } from '../triage/index.ts';
 import { forgetGate, releaseBudgetSlot } from './gate-step.ts';
 import { announce, flushEvents } from './heal-events.ts';
 import { wakeJoined } from './join-step.ts';
-import type { RunnerDeps } from './runner-deps.ts';
+import type { HealStage, RunnerDeps } from './runner-deps.ts';
 
 /** Applies an observation, saves the record, and tells the world about each new transition. */
 export async function advance(
@@ -22,8 +22,13 @@ export async function advance(
 ): Promise<HealRecord> {
   const rates = await readSuccessRates(deps.redis);
   const { record: next, changed } = nextStep(record, observation, deps.now(), ratesFrom(rates));
-  if (!changed) return record;
+  if (!changed) {
+    // A resumed heal's first observation may change nothing: its step is shown all the same.
+    showStep(deps, record);
+    return record;
+  }
   await deps.store.save(next);
+  showStep(deps, next);
   const results = stepResults(record, next);
   if (results.length > 0) {
     for (const r of results)
@@ -60,7 +65,11 @@ export async function finish(
   const acted = record.transitions.some((t) => t.kind === 'started');
   if (acted && !deps.dryRun && (await deps.nodeOps.get(record.node)))
     await deps.nodeOps.annotateHeal(record.node, null);
-  if (!deps.dryRun) await releaseBudgetSlot(deps, record.id, now);
+  if (!deps.dryRun) {
+    // An operator who lifted nodeheal's cordon took this fault over: the cooldown is for it.
+    const takenOver = record.uncordonedBy !== null ? record.fault : undefined;
+    await releaseBudgetSlot(deps, record.id, now, takenOver);
+  }
   await updateHistory(deps.redis, job.key, (h) => (h ? markHealFinished(h) : undefined));
   await releaseNode(deps, record.node, record.id);
   const duration = ((record.endedAt ?? now.getTime()) - record.createdAt) / 1000;
@@ -76,6 +85,72 @@ export async function finish(
     record.ladder[record.stepIndex]?.action === 'replace'
   )
     deps.metrics.replacementNotReady?.(record.pool);
+  deps.metrics.healStep?.(record.id, null);
+  if (record.status !== 'skipped') deps.metrics.healStages?.(healStageSeconds(record, job));
+}
+
+/** The step a running heal is on, for the metrics (none once it ended). */
+function showStep(deps: RunnerDeps, record: HealRecord): void {
+  if (record.status !== 'running') {
+    deps.metrics.healStep?.(record.id, null);
+    return;
+  }
+  deps.metrics.healStep?.(record.id, {
+    node: record.node,
+    fault: record.fault,
+    step: record.stepIndex,
+    action: record.ladder[record.stepIndex]?.action ?? '',
+    state: record.stepState === 'pending' && record.gate !== null ? 'held' : record.stepState,
+    gate: record.gate ?? '',
+    startedAt: record.stepStartedAt,
+  });
+}
+
+/** Transitions that note something without moving the heal: a hold goes on through them. */
+const NOTES = new Set(['fault-resolved', 'fault-firing', 'fault-joined']);
+
+/**
+ * The seconds an ended heal spent in each stage, from its job's times and its record's
+ * transitions: `detection` the alert's start to nodeheal receiving it, `debounce` to
+ * the heal being due, `gate_wait` from due to the record's creation (deferred by a gate, the
+ * node lock or a busy worker) plus the time its steps were held by a gate, `acting` and
+ * `verifying` the time its steps spent in those states. Never negative.
+ */
+export function healStageSeconds(
+  record: HealRecord,
+  job: Pick<HealJob, 'startsAt' | 'scheduledAt' | 'dueAt'>,
+): Record<HealStage, number> {
+  const startsAt = Date.parse(job.startsAt);
+  const received = Date.parse(job.scheduledAt);
+  const due = Date.parse(job.dueAt);
+  const ms: Record<HealStage, number> = {
+    detection: received - startsAt,
+    debounce: due - received,
+    gate_wait: record.createdAt - due,
+    acting: 0,
+    verifying: 0,
+  };
+  let state: string = 'pending';
+  let held = false;
+  let since = record.createdAt;
+  const close = (at: number) => {
+    const spent = Math.max(0, at - since);
+    if (state === 'acting') ms.acting += spent;
+    else if (state === 'verifying') ms.verifying += spent;
+    else if (state === 'pending' && held) ms.gate_wait += spent;
+    since = Math.max(since, at);
+  };
+  for (const t of record.transitions) {
+    close(t.at);
+    if (t.kind === 'held') held = true;
+    else if (t.to !== 'pending' || !NOTES.has(t.kind)) held = false;
+    state = t.to;
+  }
+  close(record.endedAt ?? record.updatedAt);
+  const seconds = {} as Record<HealStage, number>;
+  for (const [stage, value] of Object.entries(ms) as [HealStage, number][])
+    seconds[stage] = Number.isFinite(value) ? Math.max(0, value) / 1000 : 0;
+  return seconds;
 }
 
 /** Lets go of the node and wakes the jobs that joined this heal meanwhile. */

@@ -1,7 +1,7 @@
 // A manual uncordon wins (issue 13, item 3): an engineer who runs `kubectl uncordon` on a node
 // nodeheal cordoned has decided. The heal stops (its drain with it), ends `cancelled` saying
 // who, leaves the node schedulable, and nodeheal does not cordon it again within the node
-// cooldown. And a fault that clears before any disruptive step undoes nodeheal's own cordon.
+// cooldown (a new fault of the node is healed). And a fault that clears before any disruptive step undoes nodeheal's own cordon.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { nodehealEvents } from '../stack/helpers/events.ts';
 import { makePodsUnevictable, setNodeCondition } from '../stack/helpers/faults.ts';
@@ -11,7 +11,7 @@ import { eventually } from '../stack/helpers/poll.ts';
 import { createNodePool, deleteNodePool, poolLabel } from '../stack/helpers/pool.ts';
 import { podsOnNode, poolWithWorkload } from '../stack/helpers/workloads.ts';
 import { sleep } from '../stack/wait.ts';
-import { startHarness, type Harness } from './support/heal-harness.ts';
+import { HARNESS_ADMIN_TOKEN, startHarness, type Harness } from './support/heal-harness.ts';
 import { nodehealKubeconfig } from './support/nodeheal-identity.ts';
 
 const stack = inject('stack');
@@ -108,6 +108,23 @@ describe('a manual uncordon wins', () => {
     const heals = await harness!.healsFor(victim);
     expect(heals.map((h) => h.status)).toEqual(['cancelled']);
     await kube.policy.deleteNamespacedPodDisruptionBudget({ name: `pin-${victim}`, namespace });
+
+    // A new fault of the node is not the one the operator took over: it is healed as usual.
+    await setNodeCondition(kube, victim, 'MemoryPressure', 'True', 'KubeletHasInsufficientMemory');
+    await harness!.fire(victim, 'NodeMemoryPressure', {
+      condition: 'MemoryPressure',
+      status: 'true',
+    });
+    const second = await eventually('a heal of the new fault', async () => {
+      const found = (await harness!.healsFor(victim)).find((h) => h.fault === 'memory-pressure');
+      return found?.transitions.some((t) => t.kind === 'started') ? found : undefined;
+    });
+    const cancel = await fetch(`${harness!.serveUrl}/heals/${second.id}/cancel`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${HARNESS_ADMIN_TOKEN}` },
+    });
+    expect(cancel.status).toBe(202);
+    await setNodeCondition(kube, victim, 'MemoryPressure', 'False', 'KubeletHasSufficientMemory');
   }, 180_000);
 
   it('a fault that clears before any disruptive step undoes nodeheal’s cordon', async () => {

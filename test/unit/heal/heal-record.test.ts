@@ -49,6 +49,7 @@ describe('newHealRecord', () => {
       capacityBackAt: null,
       fence: null,
       outOfServiceAt: null,
+      origin: null,
       gate: null,
       joined: [],
       ladderFault: null,
@@ -57,6 +58,7 @@ describe('newHealRecord', () => {
       uncordonSettleMs: 300_000,
       confirmingSince: null,
       recordon: false,
+      uncordonedBy: null,
       transitions: [],
     });
   });

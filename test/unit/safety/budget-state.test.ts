@@ -46,6 +46,17 @@ describe('acquireSlot / releaseSlot', () => {
     expect(releaseSlot(released, 'heal-A', at(20 * MIN))).toBe(released);
   });
 
+  it('a heal an operator took over keeps its fault for the cooldown; the next heal to end clears it', () => {
+    const held = acquireSlot(EMPTY_BUDGET_STATE, HEAL, at(0));
+    const takenOver = releaseSlot(held, 'heal-A', at(MIN), 'kernel-deadlock');
+    expect(takenOver.nodes['worker-1']?.takenOverFault).toBe('kernel-deadlock');
+    expect(budgetStateSchema.parse(JSON.parse(JSON.stringify(takenOver)))).toEqual(takenOver);
+    const next = acquireSlot(takenOver, { ...HEAL, healId: 'heal-B' }, at(40 * MIN));
+    const ended = releaseSlot(next, 'heal-B', at(50 * MIN));
+    expect(ended.nodes['worker-1']?.takenOverFault).toBeUndefined();
+    expect(ended.nodes['worker-1']?.lastHealEndedAt).toBe(T0 + 50 * MIN);
+  });
+
   it('drops history older than 24 h when a slot is taken', () => {
     const old: BudgetState = {
       ...EMPTY_BUDGET_STATE,

@@ -377,6 +377,48 @@ const cases: Case[] = [
   },
   { name: 'cooldown: exactly 30 min after: allowed', input: input(withHistory([], T0 - 30 * MIN)) },
   {
+    name: 'cooldown: an operator took the last heal over: the same fault waits',
+    input: input(
+      compose(withHistory([], T0 - MIN), (i) => ({
+        ...i,
+        fault: 'kernel-deadlock',
+        budget: {
+          ...i.budget,
+          nodes: {
+            'worker-1': { ...i.budget.nodes['worker-1']!, takenOverFault: 'kernel-deadlock' },
+          },
+        },
+      })),
+    ),
+    gate: 'cooldown',
+    defer: true,
+    retryAt: T0 + 29 * MIN,
+    detail: /cooldown is 30m/,
+  },
+  {
+    name: 'cooldown: an operator took the last heal over: a new fault of the node is healed',
+    input: input(
+      compose(withHistory([], T0 - MIN), (i) => ({
+        ...i,
+        fault: 'memory-pressure',
+        budget: {
+          ...i.budget,
+          nodes: {
+            'worker-1': { ...i.budget.nodes['worker-1']!, takenOverFault: 'kernel-deadlock' },
+          },
+        },
+      })),
+    ),
+  },
+  {
+    name: 'cooldown: after a heal that ended on its own, a new fault waits too',
+    input: input(compose(withHistory([], T0 - MIN), (i) => ({ ...i, fault: 'memory-pressure' }))),
+    gate: 'cooldown',
+    defer: true,
+    retryAt: T0 + 29 * MIN,
+    detail: /cooldown is 30m/,
+  },
+  {
     name: 'cooldown: a heal holding its slot is not stopped by a later end of another heal',
     input: input(
       compose(
