@@ -142,6 +142,10 @@ export interface HealMetrics {
   safetyBlocked: Counter<'gate'>;
   stormActive: Gauge;
   notifications: Counter<'sink' | 'result'>;
+  healStepStart: Gauge<HealStepLabel>;
+  healStage: Histogram<'stage'>;
+  /** The label set of each running heal's `healStepStart` series, by heal id. */
+  healSteps: Map<string, Record<HealStepLabel, string>>;
   healsInProgress: Gauge<'node' | 'fault'>;
   healsAbandoned: Gauge<'node' | 'fault'>;
   replacementsNotReady: Counter<'pool'>;
@@ -154,7 +158,29 @@ export interface NodeHeal {
   fault: string;
 }
 
+type HealStepLabel = 'node' | 'fault' | 'heal_id' | 'step' | 'action' | 'state' | 'gate';
+
+/** The step a running heal is on, for `nodeheal_heal_step_start_time_seconds`. */
+export interface HealStepSeries {
+  node: string;
+  fault: string;
+  /** Index of the step in the heal's ladder. */
+  step: number;
+  action: string;
+  /** pending, acting, verifying, or held (a safety gate holds the step). */
+  state: string;
+  /** The gate that holds the step; empty when none. */
+  gate: string;
+  /** When the heal reached the step, or when the step began acting (epoch milliseconds). */
+  startedAt: number;
+}
+
+/** Stages of a heal's time (`nodeheal_heal_stage_seconds{stage}`). */
+export const HEAL_STAGES = ['detection', 'debounce', 'gate_wait', 'acting', 'verifying'] as const;
+export type HealStage = (typeof HEAL_STAGES)[number];
+
 const healBuckets = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200];
+const stageBuckets = [1, 5, ...healBuckets];
 
 /**
  * The worker's metrics. Without a `registry` it makes its own, with the process metrics and
@@ -214,6 +240,20 @@ export function createHealMetrics(registry?: Registry, publicUrl?: string): Heal
       labelNames: ['sink', 'result'],
       registers: [registry],
     }),
+    healStepStart: new Gauge({
+      name: 'nodeheal_heal_step_start_time_seconds',
+      help: 'One series per heal this worker runs: the Unix time its current step was reached (or began acting), labelled with the node, fault, heal id, step index, action, state (pending, acting, verifying, held) and holding gate; removed when the heal ends.',
+      labelNames: ['node', 'fault', 'heal_id', 'step', 'action', 'state', 'gate'],
+      registers: [registry],
+    }),
+    healStage: new Histogram({
+      name: 'nodeheal_heal_stage_seconds',
+      help: 'Time an ended heal (not skipped) spent per stage: detection (alert start to nodeheal receiving it), debounce, gate_wait (due to started, and steps held by a gate), acting, verifying.',
+      labelNames: ['stage'],
+      buckets: stageBuckets,
+      registers: [registry],
+    }),
+    healSteps: new Map(),
     healsInProgress: new Gauge({
       name: 'nodeheal_heals_in_progress',
       help: '1 per node a heal is acting on (it holds a budget slot), by node and fault; read from Redis at scrape time, gone when the heal ends.',
@@ -272,6 +312,37 @@ export function observeStorm(m: HealMetrics, active: boolean): void {
 
 export function observeNotification(m: HealMetrics, sink: string, result: string, count = 1): void {
   m.notifications.inc({ sink, result }, count);
+}
+
+/** Sets the step series of heal `healId` (replacing its previous one), or removes it (`null`). */
+export function observeHealStep(m: HealMetrics, healId: string, step: HealStepSeries | null): void {
+  const previous = m.healSteps.get(healId);
+  if (step === null) {
+    if (previous) m.healStepStart.remove(previous);
+    m.healSteps.delete(healId);
+    return;
+  }
+  const labels: Record<HealStepLabel, string> = {
+    node: step.node,
+    fault: step.fault,
+    heal_id: healId,
+    step: String(step.step),
+    action: step.action,
+    state: step.state,
+    gate: step.gate,
+  };
+  const same = (Object.keys(labels) as HealStepLabel[]).every((k) => previous?.[k] === labels[k]);
+  if (previous && !same) m.healStepStart.remove(previous);
+  m.healSteps.set(healId, labels);
+  m.healStepStart.set(labels, step.startedAt / 1000);
+}
+
+/** Observes each stage of an ended heal, in seconds. */
+export function observeHealStages(
+  m: HealMetrics,
+  seconds: Readonly<Record<HealStage, number>>,
+): void {
+  for (const stage of HEAL_STAGES) m.healStage.observe({ stage }, Math.max(0, seconds[stage]));
 }
 
 /** Sets a per-node gauge to exactly `heals` (1 each): series of nodes no longer in it go. */

@@ -23,7 +23,27 @@ export interface RunnerMetrics {
   stormActive(active: boolean): void;
   /** A heal was abandoned because its replace step's capacity was not back in time. */
   replacementNotReady?(pool: string): void;
+  /**
+   * The step a running heal is on (node, fault, ladder index, action, state, holding gate, since
+   * when), or null once it ended: one gauge series per running heal (the dashboard's table).
+   */
+  healStep?(
+    healId: string,
+    step: {
+      node: string;
+      fault: string;
+      step: number;
+      action: string;
+      state: string;
+      gate: string;
+      startedAt: number;
+    } | null,
+  ): void;
+  /** Seconds an ended heal spent in each stage (detection, debounce, gate_wait, acting, verifying). */
+  healStages?(seconds: Readonly<Record<HealStage, number>>): void;
 }
+
+export type HealStage = 'detection' | 'debounce' | 'gate_wait' | 'acting' | 'verifying';
 
 export interface RunnerDeps {
   redis: Redis;
