@@ -9,7 +9,13 @@ import {
   observeTriageDecision,
   type Metrics,
 } from '../metrics/index.ts';
-import { HEAL_JOB_VERSION, type HealJob, type HealScheduler } from '../queue/index.ts';
+import {
+  HEAL_JOB_VERSION,
+  carriedUrl,
+  shownAnnotations,
+  type HealJob,
+  type HealScheduler,
+} from '../queue/index.ts';
 import { leftAlone, matchFault, type Catalog, type Fault } from '../rules/index.ts';
 import {
   applyAlert,
@@ -157,6 +163,7 @@ function applyQueueOperations(
     // A repeat (Alertmanager's repeat_interval, the HA twin, a retry) of an episode whose job the
     // queue already confirmed, due at the same time: nothing to write.
     if (histories.get(decision.key)?.scheduledFor === decision.dueAt.getTime()) continue;
+    const generatorURL = carriedUrl(alert.generatorURL);
     toSchedule.push({
       job: {
         version: HEAL_JOB_VERSION,
@@ -170,6 +177,9 @@ function applyQueueOperations(
         dueAt: isoTime(decision.dueAt),
         scheduledAt: now.toISOString(),
         flapping: decision.flapping,
+        // What the status page shows of why the heal started, bounded in size.
+        annotations: shownAnnotations(alert.annotations),
+        ...(generatorURL === undefined ? {} : { generatorURL }),
       },
       delayMs: Math.max(0, decision.dueAt.getTime() - now.getTime()),
       dueAt: decision.dueAt,

@@ -91,6 +91,7 @@ export async function startHeal(
     ...(counted ? { poolReadyBefore: counted.ready, poolLabel: counted.label } : {}),
     nodeStartupTimeoutMs: deps.nodeStartupTimeoutMs,
     uncordonSettleMs: deps.uncordonSettleMs,
+    alert: job,
   });
   // Refused for good before anything acted (opt-out, control plane): the record says `skipped`
   // (the daily cap may instead send the heal straight to a disruptive step).
