@@ -392,6 +392,6 @@ describe('checkPrometheusRulesFile and the CLI: exit codes', () => {
     expect((JSON.parse(ok.stdout) as { rules: Row[] }).rules).toHaveLength(2);
     expect(run(['--prometheus', join(dir, 'nope.yaml')]).status).toBe(2);
     expect(run([REMEDIES, '--json']).status).toBe(1);
-    expect(run([REMEDIES]).stdout).toMatch(/^.*remedies.yaml: valid, 14 faults/);
+    expect(run([REMEDIES]).stdout).toMatch(/^.*remedies.yaml: valid, 16 faults/);
   });
 });
