@@ -1,4 +1,5 @@
-// Debian packages the stack runs as they are: Redis, Prometheus (with promtool), Alertmanager.
+// Debian packages the stack runs as they are: Redis, Prometheus (with promtool), Alertmanager
+// (with amtool).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { say } from './say.ts';
@@ -10,6 +11,7 @@ export const debianBinaries = {
   prometheus: { path: '/usr/bin/prometheus', pkg: 'prometheus' },
   promtool: { path: '/usr/bin/promtool', pkg: 'prometheus' },
   alertmanager: { path: '/usr/bin/prometheus-alertmanager', pkg: 'prometheus-alertmanager' },
+  amtool: { path: '/usr/bin/amtool', pkg: 'prometheus-alertmanager' },
   openssl: { path: '/usr/bin/openssl', pkg: 'openssl' },
   setpriv: { path: '/usr/bin/setpriv', pkg: 'util-linux' },
 } as const;
