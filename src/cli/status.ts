@@ -108,9 +108,17 @@ export async function status(node: string | undefined, options: StatusOptions): 
       : [undefined, undefined];
     const view = {
       node,
-      current: running ? healDetail(running, { blocked, cancelRequestedBy }, links) : null,
+      current: running
+        ? healDetail(running, { blocked, cancelRequestedBy, now: now.getTime() }, links)
+        : null,
       heals: records.map((r) =>
-        healDetail(r, r === running ? { blocked, cancelRequestedBy } : {}, links),
+        healDetail(
+          r,
+          r === running
+            ? { blocked, cancelRequestedBy, now: now.getTime() }
+            : { now: now.getTime() },
+          links,
+        ),
       ),
       paused,
     };

@@ -29,6 +29,7 @@ export {
   type Transition,
   type TransitionKind,
 } from './heal-record.ts';
+export { healPhases, type HealPhases } from './heal-phases.ts';
 export { observationSchema, type Command, type Observation } from './observation.ts';
 export {
   MAX_RETRIES,

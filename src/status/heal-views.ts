@@ -1,7 +1,14 @@
 // What the status API shows of heal records: pure mappings from stored records to the JSON
 // views (summaries, ladder steps, details, a node's heals) and the links between them. Times stay
 // epoch milliseconds, as in the record; the HTML pages and the CLI format them.
-import type { HealRecord, HealStatus, StepState, Transition } from '../heal/index.ts';
+import {
+  healPhases,
+  type HealPhases,
+  type HealRecord,
+  type HealStatus,
+  type StepState,
+  type Transition,
+} from '../heal/index.ts';
 import type { BlockedNote, PauseState } from '../store/index.ts';
 import type { RemedyAction } from '../rules/index.ts';
 
@@ -91,11 +98,18 @@ export interface StepView {
 
 export interface HealDetail extends HealRecord {
   steps: StepView[];
+  /** Where the time to heal went (see `healPhases`), up to the end or the time of the answer. */
+  phases: HealPhases;
   /** Why a safety gate holds the heal back, when one does. */
   blocked: BlockedNote | null;
   /** Who asked to cancel the heal, when someone did and the worker has not acted on it yet. */
   cancelRequestedBy: string | null;
-  links: { self: string; node: string };
+  links: {
+    self: string;
+    node: string;
+    /** The status page of the node that replaced this one, when the provider named it. */
+    replacement: string | null;
+  };
 }
 
 export interface HealListView {
@@ -185,16 +199,26 @@ export function stepViews(record: HealRecord): StepView[] {
 
 export function healDetail(
   record: HealRecord,
-  extra: { blocked?: BlockedNote | undefined; cancelRequestedBy?: string | undefined },
+  extra: {
+    blocked?: BlockedNote | undefined;
+    cancelRequestedBy?: string | undefined;
+    /** The time of the answer (epoch ms): a running heal's phases run up to it. */
+    now?: number | undefined;
+  },
   links: StatusLinks,
 ): HealDetail {
   return {
     ...record,
     steps: stepViews(record),
+    phases: healPhases(record, extra.now ?? record.updatedAt),
     // A note about a heal that has ended is stale: nothing is held back any more.
     blocked: record.status === 'running' ? (extra.blocked ?? null) : null,
     cancelRequestedBy: record.status === 'running' ? (extra.cancelRequestedBy ?? null) : null,
-    links: { self: links.heal(record.id), node: links.node(record.node) },
+    links: {
+      self: links.heal(record.id),
+      node: links.node(record.node),
+      replacement: record.replacement === null ? null : links.node(record.replacement),
+    },
   };
 }
 

@@ -70,6 +70,27 @@ export function safeHref(url: string): string {
   }
 }
 
+/** An absolute http(s) URL (what the pages link to outside nodeheal); nothing else is. */
+export function isHttpUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'http:' || parsed.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A link out of nodeheal (a Prometheus expression, a runbook): an `<a>` only for an absolute
+ * http(s) URL, opened without a referrer; anything else (`javascript:`, `data:`, a relative
+ * path) is shown as text in `<code>`, never as a link. Empty: nothing.
+ */
+export function externalLink(url: string, text: string = url): SafeHtml {
+  if (url === '') return html``;
+  if (!isHttpUrl(url)) return html`<code>${url}</code> <span class="muted">(not a web link)</span>`;
+  return html`<a href="${url}" rel="noreferrer noopener">${text}</a>`;
+}
+
 const STYLE = `
 :root { color-scheme: light dark; --muted: #6b7280; --line: #d1d5db; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0;
@@ -98,6 +119,8 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margi
 dt { color: var(--muted); }
 dd { margin: 0; word-break: break-word; }
 nav { margin-bottom: 8px; font-size: 13px; }
+table.phases { width: auto; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
 `;
 
 /** A complete page: UTF-8, mobile viewport, inline style, no scripts; `home` is the heal list. */

@@ -18,7 +18,7 @@ export {
   type StepProgress,
   type StepView,
 } from './heal-views.ts';
-export { SafeHtml, escapeHtml, html, page, safeHref } from './html.ts';
+export { SafeHtml, escapeHtml, externalLink, html, isHttpUrl, page, safeHref } from './html.ts';
 export {
   renderErrorPage,
   renderHealList,

@@ -184,7 +184,11 @@ export function statusRouter(deps: StatusDeps): Router {
         running ? deps.store.cancelRequested(id) : undefined,
         pausedState(),
       ]);
-      const detail = healDetail(record, { blocked, cancelRequestedBy }, links);
+      const detail = healDetail(
+        record,
+        { blocked, cancelRequestedBy, now: deps.now().getTime() },
+        links,
+      );
       respond(req, res, detail, () => renderHealPage(detail, paused, ctx()));
     } catch (error) {
       unavailable(req, res, error);
@@ -211,7 +215,9 @@ export function statusRouter(deps: StatusDeps): Router {
         : [undefined, undefined];
       const view: NodeView = {
         node,
-        current: running ? healDetail(running, { blocked, cancelRequestedBy }, links) : null,
+        current: running
+          ? healDetail(running, { blocked, cancelRequestedBy, now: deps.now().getTime() }, links)
+          : null,
         heals: records.map((r) => healSummary(r, links)),
         paused,
       };

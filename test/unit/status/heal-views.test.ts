@@ -366,7 +366,11 @@ describe('healDetail', () => {
     expect(detail).toMatchObject({ ...record, blocked: note, cancelRequestedBy: 'admin-api' });
     expect(detail.transitions).toEqual(record.transitions);
     expect(detail.steps).toHaveLength(3);
-    expect(detail.links).toEqual({ self: '/heals/heal-0001', node: '/nodes/worker-1' });
+    expect(detail.links).toEqual({
+      self: '/heals/heal-0001',
+      node: '/nodes/worker-1',
+      replacement: null,
+    });
   });
 
   it('names the gate that holds a running heal, and the gate that skipped one', () => {
