@@ -46,6 +46,11 @@ export interface KubeNodeOpsOptions {
   logger?: Logger;
   /** `reportingInstance` of Events; defaults to the host name (the pod name in a cluster). */
   instance?: string;
+  /**
+   * A heal's status page (NODEHEAL_PUBLIC_URL): the `nodeheal.io/heal` annotation
+   * (`<healId> <step>:<action>`) then ends with it, after a space.
+   */
+  healLink?: ((healId: string) => string) | undefined;
 }
 
 export type CordonOutcome = Awaited<ReturnType<NodeOps['cordon']>>;
@@ -108,12 +113,14 @@ export class KubeNodeOps implements NodeOps {
   readonly #coordination: CoordinationV1Api;
   readonly #logger: Logger;
   readonly #instance: string;
+  readonly #healLink: ((healId: string) => string) | undefined;
 
   constructor(kc: KubeConfig, options: KubeNodeOpsOptions = {}) {
     this.#core = kc.makeApiClient(CoreV1Api);
     this.#coordination = kc.makeApiClient(CoordinationV1Api);
     this.#logger = options.logger ?? silentLogger();
     this.#instance = options.instance ?? hostname();
+    this.#healLink = options.healLink;
   }
 
   async get(node: string): Promise<V1Node | undefined> {
@@ -153,6 +160,8 @@ export class KubeNodeOps implements NodeOps {
   }
 
   async annotateHeal(node: string, value: string | null): Promise<void> {
+    const healId = value?.split(' ', 1)[0];
+    if (value !== null && healId && this.#healLink) value = `${value} ${this.#healLink(healId)}`;
     try {
       await this.#patch(node, { metadata: { annotations: { [ANNOTATION_HEAL]: value } } });
       this.#logger.info({ node, annotation: ANNOTATION_HEAL, value }, 'heal annotation set');

@@ -159,7 +159,11 @@ export async function worker(): Promise<() => Promise<void>> {
   const kc = loadKubeConfig(config.KUBECONFIG);
   const core = kc.makeApiClient(CoreV1Api);
   const dryRun = config.NODEHEAL_DRY_RUN;
-  const realNodeOps = new KubeNodeOps(kc, { logger });
+  // NODEHEAL_PUBLIC_URL: Events and the nodeheal.io/heal annotation link to the heal's page.
+  const healLink = config.NODEHEAL_PUBLIC_URL
+    ? (id: string) => statusLinks(config.NODEHEAL_PUBLIC_URL).heal(id)
+    : undefined;
+  const realNodeOps = new KubeNodeOps(kc, { logger, healLink });
   const realDrainer = new KubeDrainer(kc, { logger });
   const providers = createProviders(kc, { logger });
   const recorder = new DryRunRecorder();
@@ -177,9 +181,7 @@ export async function worker(): Promise<() => Promise<void>> {
     // Named after the cluster where one is (NODEHEAL_CLUSTER also scopes alerts, so it is only
     // the fallback); a worker's host name at least tells clusters apart.
     source: `nodeheal/${workerConfig.NODEHEAL_CLUSTER_NAME ?? config.NODEHEAL_CLUSTER ?? hostname()}`,
-    ...(config.NODEHEAL_PUBLIC_URL
-      ? { link: (id: string) => statusLinks(config.NODEHEAL_PUBLIC_URL).heal(id) }
-      : {}),
+    ...(healLink ? { link: healLink } : {}),
     logger,
     onResult: (sink, result) => observeNotification(metrics, sink, result),
   });
@@ -188,9 +190,12 @@ export async function worker(): Promise<() => Promise<void>> {
     for (const result of ['delivered', 'failed', 'dropped'])
       observeNotification(metrics, sink.name, result, 0);
 
-  // heal-events reads `notifier` (HealEventDeps) from the runner's deps.
+  // heal-events reads `notifier` and `healLink` (HealEventDeps) from the runner's deps.
   const hooks = hooksOf(workerConfig, realDrainer, logger, dryRun);
-  const deps: RunnerDeps & { notifier: Notifier } = {
+  const deps: RunnerDeps & {
+    notifier: Notifier;
+    healLink: ((healId: string) => string) | undefined;
+  } = {
     redis,
     store: redisHealStore(redis),
     nodeOps: dryRun ? new DryRunNodeOps(realNodeOps, recorder) : realNodeOps,
@@ -259,6 +264,7 @@ export async function worker(): Promise<() => Promise<void>> {
     surge: workerConfig.NODEHEAL_SURGE,
     wakeJobs: (ids) => queue.wake(ids),
     notifier,
+    healLink,
     externalGates: [...operatorSignalGates(workerConfig), ...(hooks?.gates ?? [])],
     ...(hooks ? { afterStep: hooks.afterStep } : {}),
   };

@@ -16,6 +16,30 @@ export interface HealEventDeps {
   logger: Logger;
   /** Outgoing notifications (NODEHEAL_NOTIFY_SINKS); none when unset. */
   notifier?: HealNotifier;
+  /** A heal's status page (NODEHEAL_PUBLIC_URL); Event messages end with it when set. */
+  healLink?: ((healId: string) => string) | undefined;
+}
+
+/** The API server's cap on an Event message, which `KubeNodeOps.event` applies too. */
+const EVENT_MESSAGE_MAX = 1024;
+
+/**
+ * An Event message with its heal's status page: every message nodeheal writes begins
+ * `heal <id>`; with a link for that id the message ends `; status page: <link>`, the message
+ * shortened (ending `…`) when both would pass the 1 KiB cap, so the link stays whole. Without a
+ * link, or a message that names no heal, the message is unchanged.
+ */
+export function withStatusLink(
+  message: string,
+  healLink: ((healId: string) => string) | undefined,
+): string {
+  const id = /^heal (\S+)/.exec(message)?.[1]?.replace(/:$/, '');
+  if (healLink === undefined || id === undefined) return message;
+  const suffix = `; status page: ${healLink(id)}`;
+  if (suffix.length >= EVENT_MESSAGE_MAX) return message;
+  const room = EVENT_MESSAGE_MAX - suffix.length;
+  const body = message.length > room ? `${message.slice(0, room - 1)}…` : message;
+  return body + suffix;
 }
 
 /** Events being written, per heal. */
@@ -30,7 +54,7 @@ export async function event(
   type: 'Normal' | 'Warning' = 'Normal',
 ): Promise<void> {
   try {
-    await deps.nodeOps.event(node, reason, message, type);
+    await deps.nodeOps.event(node, reason, withStatusLink(message, deps.healLink), type);
   } catch (error) {
     // Events are for people; a failed event never fails a heal.
     deps.logger.warn({ err: error, node, reason }, 'could not record event');
