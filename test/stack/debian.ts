@@ -32,6 +32,14 @@ export function ensureContainerPackages(): void {
   ensureDebianPackages(containerBinaries);
 }
 
+/**
+ * Headless Chromium for the status pages' browser test (driven by playwright-core, which
+ * downloads no browser of its own): Debian's `chromium`.
+ */
+export const browserBinaries = {
+  chromium: { path: '/usr/bin/chromium', pkg: 'chromium' },
+} as const;
+
 /** libfaketime (LD_PRELOAD), for the agent test whose node clock is an hour off. */
 export const faketimeLibrary = {
   path: `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/faketime/libfaketime.so.1`,
