@@ -2,14 +2,28 @@
 // Prometheus: every panel query and template variable query, with Grafana's variables replaced
 // by values Grafana could send, must be accepted; each may only name metrics nodeheal exports
 // (read from its registries) or kube-state-metrics' (kube_*); nodeheal's series are filtered by
-// the `cluster` variable; and the heals-in-progress table links to the status pages.
-import { readFileSync } from 'node:fs';
+// the `cluster` variable; and the heals-in-progress table links to the status pages. Then over a
+// real worker scraped by a Prometheus of the test's own (its series labelled with a cluster): a
+// heal held up in its drain is a row of the table's own query, its links open the heal's status
+// pages, the row goes when the heal ends, and the heal's stages are observed.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { stringify } from 'yaml';
 import { createHealMetrics, createMetrics, observeHealStep } from '../../src/metrics/index.ts';
 import { statusLinks } from '../../src/status/index.ts';
+import { debianBinaries } from '../stack/debian.ts';
+import { makePodsUnevictable, setNodeCondition } from '../stack/helpers/faults.ts';
+import { adminClients } from '../stack/helpers/kube.ts';
+import { eventually } from '../stack/helpers/poll.ts';
 import { queryPrometheus } from '../stack/helpers/prometheus.ts';
+import { poolWithWorkload } from '../stack/helpers/workloads.ts';
 import { repoRoot } from '../stack/paths.ts';
+import { freePort } from '../stack/ports.ts';
+import { emptyStack, type Stack } from '../stack/stack.ts';
+import { httpGet, waitFor } from '../stack/wait.ts';
+import { HARNESS_ADMIN_TOKEN, startHarness, type Harness } from './support/heal-harness.ts';
+import { nodehealKubeconfig } from './support/nodeheal-identity.ts';
 
 const stack = inject('stack');
 
@@ -272,5 +286,179 @@ describe('charts/nodeheal/files/dashboard.json', () => {
     expect(expr).toMatch(/by \([^)]*\bheal_id\b[^)]*\)/);
     observeHealStep(metrics, 'heal-42', null);
     expect(await metrics.registry.metrics()).not.toContain('heal_id="heal-42"');
+  });
+});
+
+/** A Prometheus of this test's own, scraping `targets` with the label cluster="<cluster>". */
+async function scrapingPrometheus(
+  targets: string[],
+  cluster: string,
+): Promise<{ url: string; stack: Stack }> {
+  const stack = emptyStack();
+  try {
+    const dir = join(stack.info.runDir, 'prometheus');
+    mkdirSync(dir, { recursive: true });
+    const config = join(dir, 'prometheus.yml');
+    writeFileSync(
+      config,
+      stringify({
+        global: { scrape_interval: '1s', scrape_timeout: '1s' },
+        scrape_configs: [
+          { job_name: 'nodeheal', static_configs: [{ targets, labels: { cluster } }] },
+        ],
+      }),
+    );
+    const port = await freePort();
+    const prom = stack.start({
+      name: 'prometheus',
+      dir,
+      command: debianBinaries.prometheus.path,
+      args: [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor(
+      'prometheus',
+      async () => ((await httpGet(`${url}/-/ready`)) ? true : undefined),
+      {
+        timeoutMs: 30_000,
+        isDead: () => prom.deathReason(),
+      },
+    );
+    return { url, stack };
+  } catch (error) {
+    await stack.stop({ keepLogs: true });
+    throw error;
+  }
+}
+
+describe('the dashboard over a real worker, scraped by Prometheus', () => {
+  const kube = adminClients(stack);
+  let harness: Harness | undefined;
+  let prometheus: { url: string; stack: Stack } | undefined;
+
+  afterAll(async () => {
+    await prometheus?.stack.stop();
+    await harness?.stop();
+  });
+
+  it('a heal held up in its drain is a table row linking to its pages, until it ends; its stages are observed', async () => {
+    harness = await startHarness({
+      kubeconfig: (await nodehealKubeconfig(kube, stack)).path,
+      ladders: {
+        'kernel-deadlock': [
+          { action: 'drain', timeout: '120s' },
+          { action: 'replace', timeout: '120s' },
+        ],
+      },
+    });
+    const cluster = 'dashboard-test';
+    prometheus = await scrapingPrometheus(
+      harness.workers.map((w) => new URL(w.url).host),
+      cluster,
+    );
+    // A drain a PodDisruptionBudget holds up: the heal stays on its first step.
+    const { nodes, namespace } = await poolWithWorkload(kube, 'dash', {
+      size: 3,
+      replicas: 3,
+      minAvailable: 1,
+      spread: true,
+    });
+    const victim = nodes[0]!;
+    expect(await makePodsUnevictable(kube, victim)).toBeGreaterThan(0);
+    await eventually('pin PDB in force', async () => {
+      const pdb = await kube.policy.readNamespacedPodDisruptionBudget({
+        name: `pin-${victim}`,
+        namespace,
+      });
+      return pdb.status?.disruptionsAllowed === 0 && (pdb.status.currentHealthy ?? 0) > 0;
+    });
+    await setNodeCondition(kube, victim, 'KernelDeadlock', 'True');
+    await harness.fire(victim, 'NodeKernelDeadlock', {
+      condition: 'KernelDeadlock',
+      status: 'true',
+    });
+    const heal = await eventually(
+      'the heal draining',
+      async () =>
+        (await harness!.healsFor(victim)).find(
+          (h) => h.status === 'running' && h.stepState === 'acting',
+        ),
+      30_000,
+    );
+
+    // The table's own query, as Grafana sends it for this cluster.
+    const table = allPanels(dashboard.panels).find((p) => p.type === 'table')!;
+    const tableQuery = table.targets![0]!.expr!.replaceAll('$cluster', cluster);
+    const row = await eventually(
+      'the heal in the table',
+      async () =>
+        (await queryPrometheus(prometheus!.url, tableQuery)).find(
+          (r) => r.metric.heal_id === heal.id,
+        ),
+      20_000,
+      500,
+    );
+    expect(row.metric).toMatchObject({
+      cluster,
+      node: victim,
+      fault: 'kernel-deadlock',
+      step: '0',
+      action: 'drain',
+      state: 'acting',
+    });
+    // Time in step: since the drain began acting.
+    const inStep = Number(row.value[1]);
+    expect(inStep).toBeGreaterThanOrEqual(0);
+    expect(Math.abs(row.value[0] - inStep - heal.stepStartedAt / 1000)).toBeLessThan(2);
+    // Another cluster's dashboard does not show it.
+    const other = table.targets![0]!.expr!.replaceAll('$cluster', 'elsewhere');
+    expect(await queryPrometheus(prometheus.url, other)).toEqual([]);
+
+    // The row's links open nodeheal's pages of this node and heal.
+    const link = (field: string) =>
+      (
+        table.fieldConfig!.overrides!.find((o) => o.matcher.options === field)!.properties[0]!
+          .value as Link[]
+      )[0]!.url
+        .replace('${nodeheal_url}', harness!.serveUrl)
+        .replace(/\$\{__data\.fields\.(\w+)\}/g, (_all, name: string) => row.metric[name]!);
+    const nodePage = await fetch(link('node'), { headers: { accept: 'application/json' } });
+    expect(nodePage.status).toBe(200);
+    expect(((await nodePage.json()) as { current: { id: string } | null }).current?.id).toBe(
+      heal.id,
+    );
+    const healPage = await fetch(link('heal_id'), { headers: { accept: 'text/html' } });
+    expect(healPage.status).toBe(200);
+    expect(await healPage.text()).toContain(victim);
+
+    // Cancelled: the row goes, and the heal's stages are observed once each.
+    const cancel = await fetch(`${harness.serveUrl}/heals/${heal.id}/cancel`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${HARNESS_ADMIN_TOKEN}` },
+    });
+    expect(cancel.status).toBeLessThan(300);
+    expect((await harness.finishedHeal(victim, 30_000)).status).toBe('cancelled');
+    await eventually(
+      'the row gone',
+      async () =>
+        !(await queryPrometheus(prometheus!.url, tableQuery)).some(
+          (r) => r.metric.heal_id === heal.id,
+        ),
+      20_000,
+      500,
+    );
+    for (const stage of ['detection', 'debounce', 'gate_wait', 'acting', 'verifying'])
+      expect(
+        await harness.workerMetric('nodeheal_heal_stage_seconds_count', { stage }),
+        stage,
+      ).toBe(1);
+    expect(
+      await harness.workerMetric('nodeheal_heal_stage_seconds_sum', { stage: 'acting' }),
+    ).toBeGreaterThan(0);
+    await kube.policy.deleteNamespacedPodDisruptionBudget({ name: `pin-${victim}`, namespace });
   });
 });
