@@ -1,8 +1,9 @@
 // nodeheal's Prometheus rules, checked and unit-tested by promtool (Debian's, from the package
 // `prometheus` that test/stack/prepare.ts installs): every alert-rules/prometheus/*.yaml passes
 // `promtool check rules` and has alert-rules/prometheus/tests/<basename>.test.yaml, every test
-// file passes `promtool test rules`, and every alert is tested firing and not firing. Files are
-// discovered, so a new rule file, test file or alert is covered without touching this test.
+// file passes `promtool test rules`, every alert is tested firing and not firing, and an alert
+// routed to nodeheal (`nodeheal="true"`) is expected with `node` or `instance` and `severity`.
+// Files are discovered: a new rule file, test file or alert is covered without touching this.
 // Needs no stack server (it is in the stack project to run after prepare, which installs promtool).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -32,7 +33,7 @@ interface RuleFile {
 interface AlertRuleTest {
   alertname: string;
   eval_time: string;
-  exp_alerts?: unknown[] | null;
+  exp_alerts?: { exp_labels?: Record<string, string> }[] | null;
 }
 interface UnitTestFile {
   rule_files?: string[];
@@ -110,6 +111,25 @@ describe('alert-rules/prometheus', () => {
         if (!quiet) untested.push(`${alert}: no alert_rule_test where it does not fire`);
       }
       expect(untested, `alerts of ${ruleFile} missing promtool tests`).toEqual([]);
+    },
+  );
+
+  it.each(testFiles)(
+    'tests/%s expects every alert routed to nodeheal to name a node and a severity',
+    (testFile) => {
+      const wrong: string[] = [];
+      for (const test of readYaml<UnitTestFile>(join(testsDir, testFile)).tests ?? []) {
+        for (const c of test.alert_rule_test ?? []) {
+          for (const alert of c.exp_alerts ?? []) {
+            const labels = alert.exp_labels ?? {};
+            if (labels.nodeheal !== 'true') continue;
+            if (!labels.node && !labels.instance)
+              wrong.push(`${c.alertname} at ${c.eval_time}: no node or instance`);
+            if (!labels.severity) wrong.push(`${c.alertname} at ${c.eval_time}: no severity`);
+          }
+        }
+      }
+      expect(wrong).toEqual([]);
     },
   );
 });
