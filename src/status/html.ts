@@ -119,7 +119,8 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margi
 dt { color: var(--muted); }
 dd { margin: 0; word-break: break-word; }
 nav { margin-bottom: 8px; font-size: 13px; }
-table.phases { width: auto; }
+table.phases, table.labels { width: auto; }
+a.id { white-space: nowrap; word-break: normal; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 `;
 

@@ -51,7 +51,7 @@ function healTable(heals: readonly HealSummary[], ctx: RenderContext, showNode =
   const rows = heals.map(
     (h) =>
       html`<tr>
-        <td><a class="mono" href="${safeHref(h.links.self)}">${h.id}</a></td>
+        <td><a class="mono id" href="${safeHref(h.links.self)}">${h.id}</a></td>
         ${showNode ? html`<td><a href="${safeHref(h.links.node)}">${h.node}</a></td>` : ''}
         <td>${h.fault}</td>
         <td>${badge(h.status)}${h.dryRun ? html` <span class="muted">dry run</span>` : ''}</td>
