@@ -176,7 +176,14 @@ export interface HealStepSeries {
 }
 
 /** Stages of a heal's time (`nodeheal_heal_stage_seconds{stage}`). */
-export const HEAL_STAGES = ['detection', 'debounce', 'gate_wait', 'acting', 'verifying'] as const;
+export const HEAL_STAGES = [
+  'detection',
+  'debounce',
+  'queued',
+  'gates',
+  'acting',
+  'verification',
+] as const;
 export type HealStage = (typeof HEAL_STAGES)[number];
 
 const healBuckets = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200];
@@ -248,7 +255,7 @@ export function createHealMetrics(registry?: Registry, publicUrl?: string): Heal
     }),
     healStage: new Histogram({
       name: 'nodeheal_heal_stage_seconds',
-      help: 'Time an ended heal (not skipped) spent per stage: detection (alert start to nodeheal receiving it), debounce, gate_wait (due to started, and steps held by a gate), acting, verifying.',
+      help: 'Time an ended heal (not skipped) spent per stage, as its status page splits it: detection (alert start to nodeheal receiving it), debounce (to due), queued (due to started: a free worker, gates deferring it), gates (steps held by a safety gate), acting, verification.',
       labelNames: ['stage'],
       buckets: stageBuckets,
       registers: [registry],

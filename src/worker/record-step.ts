@@ -4,7 +4,7 @@
 import type { HealRecord } from '../heal/index.ts';
 import { nextStep } from '../heal/index.ts';
 import type { Command, Observation } from '../heal/index.ts';
-import { ratesFrom, recordStepResults, stepResults } from '../heal/index.ts';
+import { healPhases, ratesFrom, recordStepResults, stepResults } from '../heal/index.ts';
 import type { HealJob } from '../queue/index.ts';
 import { releaseLock } from '../store/index.ts';
 import { readSuccessRates, updateHistory, updateSuccessRates } from '../store/index.ts';
@@ -106,51 +106,33 @@ function showStep(deps: RunnerDeps, record: HealRecord): void {
   });
 }
 
-/** Transitions that note something without moving the heal: a hold goes on through them. */
-const NOTES = new Set(['fault-resolved', 'fault-firing', 'fault-joined']);
-
 /**
- * The seconds an ended heal spent in each stage, from its job's times and its record's
- * transitions: `detection` the alert's start to nodeheal receiving it, `debounce` to
- * the heal being due, `gate_wait` from due to the record's creation (deferred by a gate, the
- * node lock or a busy worker) plus the time its steps were held by a gate, `acting` and
- * `verifying` the time its steps spent in those states. Never negative.
+ * The seconds an ended heal spent in each stage: `healPhases`, the split the heal's status page
+ * shows (detection, debounce, queued, gates, acting, verification). A record written before
+ * origins were kept takes the alert's times from its job.
  */
 export function healStageSeconds(
   record: HealRecord,
-  job: Pick<HealJob, 'startsAt' | 'scheduledAt' | 'dueAt'>,
+  job: Pick<HealJob, 'alertname' | 'fingerprint' | 'labels' | 'scheduledAt' | 'dueAt'>,
 ): Record<HealStage, number> {
-  const startsAt = Date.parse(job.startsAt);
-  const received = Date.parse(job.scheduledAt);
-  const due = Date.parse(job.dueAt);
-  const ms: Record<HealStage, number> = {
-    detection: received - startsAt,
-    debounce: due - received,
-    gate_wait: record.createdAt - due,
-    acting: 0,
-    verifying: 0,
+  const origin = record.origin ?? {
+    alertname: job.alertname,
+    fingerprint: job.fingerprint,
+    labels: job.labels,
+    annotations: {},
+    generatorURL: '',
+    receivedAt: Date.parse(job.scheduledAt),
+    dueAt: Date.parse(job.dueAt),
   };
-  let state: string = 'pending';
-  let held = false;
-  let since = record.createdAt;
-  const close = (at: number) => {
-    const spent = Math.max(0, at - since);
-    if (state === 'acting') ms.acting += spent;
-    else if (state === 'verifying') ms.verifying += spent;
-    else if (state === 'pending' && held) ms.gate_wait += spent;
-    since = Math.max(since, at);
+  const phases = healPhases({ ...record, origin }, record.endedAt ?? record.updatedAt);
+  return {
+    detection: (phases.detectionMs ?? 0) / 1000,
+    debounce: (phases.debounceMs ?? 0) / 1000,
+    queued: (phases.queuedMs ?? 0) / 1000,
+    gates: phases.gatesMs / 1000,
+    acting: phases.actingMs / 1000,
+    verification: phases.verificationMs / 1000,
   };
-  for (const t of record.transitions) {
-    close(t.at);
-    if (t.kind === 'held') held = true;
-    else if (t.to !== 'pending' || !NOTES.has(t.kind)) held = false;
-    state = t.to;
-  }
-  close(record.endedAt ?? record.updatedAt);
-  const seconds = {} as Record<HealStage, number>;
-  for (const [stage, value] of Object.entries(ms) as [HealStage, number][])
-    seconds[stage] = Number.isFinite(value) ? Math.max(0, value) / 1000 : 0;
-  return seconds;
 }
 
 /** Lets go of the node and wakes the jobs that joined this heal meanwhile. */

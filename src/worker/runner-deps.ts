@@ -39,11 +39,11 @@ export interface RunnerMetrics {
       startedAt: number;
     } | null,
   ): void;
-  /** Seconds an ended heal spent in each stage (detection, debounce, gate_wait, acting, verifying). */
+  /** Seconds an ended heal spent in each stage (`healPhases`, as its status page shows them). */
   healStages?(seconds: Readonly<Record<HealStage, number>>): void;
 }
 
-export type HealStage = 'detection' | 'debounce' | 'gate_wait' | 'acting' | 'verifying';
+export type HealStage = 'detection' | 'debounce' | 'queued' | 'gates' | 'acting' | 'verification';
 
 export interface RunnerDeps {
   redis: Redis;

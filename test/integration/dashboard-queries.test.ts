@@ -5,7 +5,7 @@
 // the `cluster` variable; and the heals-in-progress table links to the status pages. Then over a
 // real worker scraped by a Prometheus of the test's own (its series labelled with a cluster): a
 // heal held up in its drain is a row of the table's own query, its links open the heal's status
-// pages, the row goes when the heal ends, and the heal's stages are observed.
+// pages, the row goes when the heal ends, and each of the heal's six stages is observed.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -451,7 +451,7 @@ describe('the dashboard over a real worker, scraped by Prometheus', () => {
       20_000,
       500,
     );
-    for (const stage of ['detection', 'debounce', 'gate_wait', 'acting', 'verifying'])
+    for (const stage of ['detection', 'debounce', 'queued', 'gates', 'acting', 'verification'])
       expect(
         await harness.workerMetric('nodeheal_heal_stage_seconds_count', { stage }),
         stage,

@@ -1,4 +1,4 @@
-// Where an ended heal's time went (nodeheal_heal_stage_seconds), and the running heal's step
+// Where an ended heal's time went (nodeheal_heal_stage_seconds, from healPhases), and the running heal's step
 // series (nodeheal_heal_step_start_time_seconds): one per heal, replaced as it moves, gone at
 // its end.
 import { describe, expect, it } from 'vitest';
@@ -27,7 +27,16 @@ function transition(
   };
 }
 
-function ended(transitions: Transition[]): HealRecord {
+const alert = {
+  alertname: 'NodeNotReady',
+  fingerprint: 'f1',
+  labels: { node: 'n1' },
+  startsAt: new Date(T0 - 100 * S).toISOString(),
+  scheduledAt: new Date(T0 - 70 * S).toISOString(),
+  dueAt: new Date(T0 - 10 * S).toISOString(),
+};
+
+function ended(transitions: Transition[], withOrigin?: typeof alert): HealRecord {
   const record = newHealRecord({
     id: 'heal-1',
     node: 'n1',
@@ -39,19 +48,14 @@ function ended(transitions: Transition[]): HealRecord {
     ],
     faultStartedAt: T0 - 100 * S,
     now: new Date(T0),
+    ...(withOrigin ? { alert: withOrigin } : {}),
   });
   const last = transitions.at(-1)!;
   return { ...record, transitions, status: 'healed', endedAt: last.at, updatedAt: last.at };
 }
 
-const job = {
-  startsAt: new Date(T0 - 100 * S).toISOString(),
-  scheduledAt: new Date(T0 - 70 * S).toISOString(),
-  dueAt: new Date(T0 - 10 * S).toISOString(),
-};
-
 describe('healStageSeconds', () => {
-  it('splits a heal into detection, debounce, gate wait, acting and verifying', () => {
+  it("splits a heal as its status page does (healPhases), the alert's times from its job without origin", () => {
     const record = ended([
       transition(0, 'held', 'pending', 'pending'),
       // A note while held: still held.
@@ -62,28 +66,35 @@ describe('healStageSeconds', () => {
       transition(90, 'step-done', 'acting', 'verifying', 1),
       transition(150, 'healed', 'verifying', 'healed', 1),
     ]);
-    expect(healStageSeconds(record, job)).toEqual({
+    expect(record.origin).toBeNull();
+    expect(healStageSeconds(record, alert)).toEqual({
       detection: 30,
       debounce: 60,
-      gate_wait: 10 + 50,
-      acting: 30 + 10,
-      verifying: 60,
+      queued: 10,
+      gates: 50,
+      acting: 40,
+      verification: 60,
     });
   });
 
-  it('counts no gate wait for a pending step nobody held, and never goes negative', () => {
-    const record = ended([
-      transition(5, 'retry-scheduled', 'pending', 'pending'),
-      transition(15, 'started', 'pending', 'acting'),
-      transition(20, 'cancelled', 'acting', 'cancelled'),
-    ]);
-    const early = { ...job, dueAt: new Date(T0 + 5 * S).toISOString() };
-    expect(healStageSeconds(record, early)).toEqual({
+  it("takes the record's origin over its job, and never goes negative", () => {
+    const early = { ...alert, dueAt: new Date(T0 + 5 * S).toISOString() };
+    const record = ended(
+      [
+        transition(5, 'retry-scheduled', 'pending', 'pending'),
+        transition(15, 'started', 'pending', 'acting'),
+        transition(20, 'cancelled', 'acting', 'cancelled'),
+      ],
+      early,
+    );
+    const garbled = { ...alert, scheduledAt: 'x', dueAt: 'y' };
+    expect(healStageSeconds(record, garbled)).toEqual({
       detection: 30,
       debounce: 75,
-      gate_wait: 0,
-      acting: 5,
-      verifying: 0,
+      queued: 0,
+      gates: 0,
+      acting: 20,
+      verification: 0,
     });
   });
 });
