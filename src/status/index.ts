@@ -24,6 +24,7 @@ export {
   renderHealList,
   renderHealPage,
   renderNodePage,
+  renderWaitingPage,
   type RenderContext,
 } from './render-html.ts';
 export { formatTable, renderHealsText, renderNodeText, terminalSafe } from './render-text.ts';

@@ -1,6 +1,6 @@
 // The HTML status pages (what Grafana data links open): the heal list, one heal with its ladder
 // and timeline, one node's heals, and error pages. Pure: views and `now` in, a string out.
-import type { PauseState } from '../store/index.ts';
+import type { BlockedNote, PauseState } from '../store/index.ts';
 import { formatDuration } from '../rules/index.ts';
 import { externalLink, html, page, safeHref, type SafeHtml } from './html.ts';
 import type { HealPhases } from '../heal/index.ts';
@@ -467,6 +467,37 @@ export function renderHealPage(
   const body = html`<h1>Heal <span class="mono">${heal.id}</span></h1>
     ${heal.status === 'running' ? pauseBanner(paused) : ''} ${healSection(heal, ctx)}`;
   return page(`Heal ${heal.id}`, body, ctx.links.heals());
+}
+
+/** A heal a safety gate holds back before it started: no record yet, only the gate's note. */
+export function renderWaitingPage(
+  id: string,
+  blocked: BlockedNote,
+  paused: PauseState | null,
+  ctx: RenderContext,
+): string {
+  const body = html`<h1>Heal <span class="mono">${id}</span></h1>
+    ${pauseBanner(paused)}
+    <p>
+      <span class="badge s-pending">waiting</span> Not started yet: a safety gate holds it back.
+    </p>
+    <p class="banner">
+      <strong>Held by safety gate ${blocked.gate}</strong>: ${blocked.detail}
+      <span class="muted"
+        >(${isoTime(blocked.at)}${
+          blocked.retryAt === undefined
+            ? ''
+            : `; asks again ${relativeTime(blocked.retryAt, ctx.now)}`
+        })</span
+      >
+    </p>
+    <dl>
+      <dt>node</dt>
+      <dd><a href="${safeHref(ctx.links.node(blocked.node))}">${blocked.node}</a></dd>
+      <dt>fault</dt>
+      <dd>${blocked.fault}</dd>
+    </dl>`;
+  return page(`Heal ${id}`, body, ctx.links.heals());
 }
 
 export function renderNodePage(view: NodeView, ctx: RenderContext): string {

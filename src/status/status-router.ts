@@ -25,6 +25,7 @@ import {
   renderHealList,
   renderHealPage,
   renderNodePage,
+  renderWaitingPage,
   type RenderContext,
 } from './render-html.ts';
 
@@ -56,6 +57,9 @@ const listQuerySchema = z.object({
 });
 
 type Format = 'json' | 'html';
+
+/** JSON answers hold alert text too: never sniffed as anything else, never cached. */
+const JSON_HEADERS = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' };
 
 /** HTML only when the client prefers it over JSON (browsers); JSON for everything else. */
 function formatOf(req: Request): Format {
@@ -91,7 +95,7 @@ export function statusRouter(deps: StatusDeps): Router {
   const fail = (req: Request, res: Response, status: number, message: string) => {
     res.vary('Accept');
     if (formatOf(req) === 'html') sendHtml(res, status, renderErrorPage(status, message, ctx()));
-    else res.status(status).set('Cache-Control', 'no-store').json({ error: message });
+    else res.status(status).set(JSON_HEADERS).json({ error: message });
   };
 
   const unavailable = (req: Request, res: Response, error: unknown) => {
@@ -102,7 +106,7 @@ export function statusRouter(deps: StatusDeps): Router {
   const respond = (req: Request, res: Response, json: unknown, renderHtml: () => string) => {
     res.vary('Accept');
     if (formatOf(req) === 'html') sendHtml(res, 200, renderHtml());
-    else res.set('Cache-Control', 'no-store').json(json);
+    else res.set(JSON_HEADERS).json(json);
   };
 
   const pausedState = async (): Promise<PauseState | null> => (await deps.store.paused()) ?? null;
@@ -171,8 +175,10 @@ export function statusRouter(deps: StatusDeps): Router {
         // of what holds it (storm, budget, pause, cooldown) and when it asks again.
         const waiting = await deps.store.blocked(id);
         if (waiting) {
-          res.vary('Accept');
-          res.set('Cache-Control', 'no-store').json({ id, status: 'waiting', blocked: waiting });
+          const paused = await pausedState();
+          respond(req, res, { id, status: 'waiting', blocked: waiting }, () =>
+            renderWaitingPage(id, waiting, paused, ctx()),
+          );
           return;
         }
         fail(req, res, 404, `no heal ${id}`);

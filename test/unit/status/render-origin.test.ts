@@ -5,7 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { newHealRecord, type HealRecord } from '../../../src/heal/index.ts';
 import { healDetail, statusLinks } from '../../../src/status/heal-views.ts';
 import { externalLink, isHttpUrl } from '../../../src/status/html.ts';
-import { renderHealPage, type RenderContext } from '../../../src/status/render-html.ts';
+import {
+  renderHealPage,
+  renderWaitingPage,
+  type RenderContext,
+} from '../../../src/status/render-html.ts';
 import { at, done, drive, MIN, NOT_READY, SEC, start, T0 } from './fixtures.ts';
 
 const links = statusLinks('https://nodeheal.example.com');
@@ -153,5 +157,35 @@ describe('renderHealPage: time to heal and the replacement', () => {
     const page = renderHealPage(detail, null, ctx);
     expect(page).toContain('href="https://nodeheal.example.com/nodes/worker-1-new"');
     expect(visibleText(page)).toContain('replaced by worker-1-new');
+  });
+});
+
+describe('renderWaitingPage', () => {
+  it('shows a heal a gate holds before it started (what a HealSkipped Event links to)', () => {
+    const page = renderWaitingPage(
+      'heal-w',
+      {
+        healId: 'heal-w',
+        key: 'heal:worker-2:disk-full',
+        node: 'worker-2',
+        fault: `disk-full ${IMG}`,
+        gate: 'storm',
+        detail: `3 nodes unhealthy ${SCRIPT}`,
+        at: T0,
+        retryAt: T0 + 11 * MIN,
+      },
+      null,
+      ctx,
+    );
+    const text = visibleText(page);
+    expect(text).toContain('Heal heal-w');
+    expect(text).toContain('waiting Not started yet');
+    expect(text).toMatch(/Held by safety gate storm ?: 3 nodes unhealthy/);
+    expect(text).toContain(`3 nodes unhealthy ${SCRIPT}`);
+    expect(text).toContain('asks again in 1m');
+    expect(text).toContain(`fault disk-full ${IMG}`);
+    expect(page).toContain('href="https://nodeheal.example.com/nodes/worker-2"');
+    expect(page).not.toMatch(/<img/i);
+    expect(page).not.toMatch(/<script/i);
   });
 });
