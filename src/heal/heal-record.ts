@@ -142,6 +142,8 @@ export const healOriginSchema = z.object({
   annotations: z.record(z.string(), z.string()).default({}),
   /** The alert's generatorURL (its Prometheus expression), or ''. */
   generatorURL: z.string().default(''),
+  /** The sender's own page (Alertmanager's or Grafana's externalURL), or ''. */
+  sourceURL: z.string().default(''),
   /** When nodeheal first received the alert and scheduled the heal (the job's scheduledAt). */
   receivedAt: z.number(),
   /** When the heal became due (startsAt + debounce, later for a flapping fault). */
@@ -157,6 +159,7 @@ export interface OriginAlert {
   labels: Readonly<Record<string, string>>;
   annotations?: Readonly<Record<string, string>> | undefined;
   generatorURL?: string | undefined;
+  sourceURL?: string | undefined;
   /** ISO 8601 times. */
   scheduledAt: string;
   dueAt: string;
@@ -287,6 +290,7 @@ export function healOrigin(alert: OriginAlert): HealOrigin | null {
     labels: { ...alert.labels },
     annotations: { ...alert.annotations },
     generatorURL: alert.generatorURL ?? '',
+    sourceURL: alert.sourceURL ?? '',
     receivedAt,
     dueAt,
   };

@@ -187,6 +187,7 @@ function toNodeAlert(alert: ReceivedAlert, node: string, cluster?: string): Node
   if (cluster !== undefined) result.cluster = cluster;
   if (alert.endsAt !== undefined) result.endsAt = alert.endsAt;
   if (alert.generatorURL !== undefined) result.generatorURL = alert.generatorURL;
+  if (alert.sourceURL !== undefined) result.sourceURL = alert.sourceURL;
   return result;
 }
 

@@ -164,6 +164,7 @@ function applyQueueOperations(
     // queue already confirmed, due at the same time: nothing to write.
     if (histories.get(decision.key)?.scheduledFor === decision.dueAt.getTime()) continue;
     const generatorURL = carriedUrl(alert.generatorURL);
+    const sourceURL = carriedUrl(alert.sourceURL);
     toSchedule.push({
       job: {
         version: HEAL_JOB_VERSION,
@@ -180,6 +181,7 @@ function applyQueueOperations(
         // What the status page shows of why the heal started, bounded in size.
         annotations: shownAnnotations(alert.annotations),
         ...(generatorURL === undefined ? {} : { generatorURL }),
+        ...(sourceURL === undefined ? {} : { sourceURL }),
       },
       delayMs: Math.max(0, decision.dueAt.getTime() - now.getTime()),
       dueAt: decision.dueAt,

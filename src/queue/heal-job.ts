@@ -29,6 +29,8 @@ export const healJobSchema = z.object({
   annotations: z.record(z.string(), z.string()).optional(),
   /** The alert's generatorURL (its Prometheus expression), cut to `MAX_URL_LENGTH`; may be absent. */
   generatorURL: z.string().optional(),
+  /** The sender's own page (Alertmanager's `externalURL`), cut to `MAX_URL_LENGTH`; may be absent. */
+  sourceURL: z.string().optional(),
 });
 
 /** Annotations a heal job carries (and its status page shows): what a human reads first. */

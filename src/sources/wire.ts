@@ -147,9 +147,9 @@ export interface WireAlert {
 /**
  * One alert of a validated payload, source-neutral: its own status (not the group's), labels
  * and annotations copied, Go's zero `endsAt` (still firing) as undefined, an empty fingerprint
- * or generatorURL as absent.
+ * or generatorURL as absent; the payload's `externalURL` (the sender's page) kept as `sourceURL`.
  */
-export function receivedAlert(alert: WireAlert): ReceivedAlert {
+export function receivedAlert(alert: WireAlert, externalURL = ''): ReceivedAlert {
   const startsAt = parseRfc3339(alert.startsAt);
   const endsAt = parseRfc3339(alert.endsAt);
   if (startsAt === undefined || endsAt === undefined) {
@@ -165,5 +165,7 @@ export function receivedAlert(alert: WireAlert): ReceivedAlert {
   if (endsAt.getUTCFullYear() > 1) result.endsAt = endsAt;
   if (alert.fingerprint) result.fingerprint = alert.fingerprint;
   if (alert.generatorURL !== '') result.generatorURL = alert.generatorURL;
+  // The sender's own page (Alertmanager's or Grafana's externalURL), for the status page's link.
+  if (externalURL !== '') result.sourceURL = externalURL;
   return result;
 }

@@ -400,6 +400,14 @@ function whyStarted(heal: HealDetail, ctx: RenderContext): SafeHtml {
             : externalLink(origin.generatorURL, 'open in Prometheus')
         }
       </dd>
+      <dt>sent by</dt>
+      <dd class="source">
+        ${
+          origin.sourceURL === ''
+            ? html`<span class="muted">not sent</span>`
+            : externalLink(origin.sourceURL, 'open in Alertmanager (or Grafana)')
+        }
+      </dd>
       <dt>labels</dt>
       <dd>${labelTable(origin.labels)}</dd>
     </dl>

@@ -19,6 +19,8 @@ export interface NodeAlert {
   /** Alertmanager's fingerprint, or a stable hash of the sorted labels when absent (old versions). */
   fingerprint: string;
   generatorURL?: string;
+  /** The sender's own page (Alertmanager's or Grafana's `externalURL`). */
+  sourceURL?: string;
 }
 
 /**
@@ -35,4 +37,6 @@ export interface ReceivedAlert {
   /** The source's own fingerprint, when it sends one. */
   fingerprint?: string;
   generatorURL?: string;
+  /** The sender's own page (Alertmanager's or Grafana's `externalURL`). */
+  sourceURL?: string;
 }

@@ -121,6 +121,7 @@ export function healStageSeconds(
     labels: job.labels,
     annotations: {},
     generatorURL: '',
+    sourceURL: '',
     receivedAt: Date.parse(job.scheduledAt),
     dueAt: Date.parse(job.dueAt),
   };

@@ -17,7 +17,7 @@ export {
 export { receivedAlert };
 
 export function receivedAlerts(payload: AlertmanagerPayload): ReceivedAlert[] {
-  return payload.alerts.map(receivedAlert);
+  return payload.alerts.map((alert) => receivedAlert(alert, payload.externalURL));
 }
 
 export const alertmanagerSource: AlertSource = {

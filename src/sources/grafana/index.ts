@@ -22,7 +22,9 @@ export const grafanaSource: AlertSource = {
       ok: true,
       batch: {
         source: 'grafana',
-        alerts: parsed.payload.alerts.map(receivedAlert),
+        alerts: parsed.payload.alerts.map((alert) =>
+          receivedAlert(alert, parsed.payload.externalURL),
+        ),
         groupKey: parsed.payload.groupKey,
         receiver: parsed.payload.receiver,
       },

@@ -166,6 +166,8 @@ describe('normaliseAlerts: fields', () => {
         startsAt: new Date('2024-05-01T10:00:00.123Z'),
         fingerprint: 'abcdef0123456789',
         generatorURL: 'http://prometheus:9090/graph',
+        // The payload's externalURL: the Alertmanager that sent it.
+        sourceURL: 'http://alertmanager:9093',
       },
     ]);
     expect(alerts[0]).not.toHaveProperty('endsAt');

@@ -72,6 +72,7 @@ describe('grafana source', () => {
             startsAt: new Date('2021-10-12T07:51:03.157Z'),
             fingerprint: 'c6eadffa33fcdf37',
             generatorURL: 'https://play.grafana.org/alerting/1afz29v7z/edit',
+            sourceURL: 'https://play.grafana.org/',
           },
         ],
       },

@@ -49,6 +49,7 @@ function record(generatorURL: string, extra: Record<string, string> = {}): HealR
         runbook_url: 'https://runbooks.example/kernel',
       },
       generatorURL,
+      sourceURL: generatorURL === '' ? '' : 'http://alertmanager.example:9093',
       scheduledAt: at(-70 * SEC).toISOString(),
       dueAt: at(-10 * SEC).toISOString(),
     },
@@ -95,6 +96,9 @@ describe('renderHealPage: why it started', () => {
       `href="${url.replace(/&/g, '&amp;')}" rel="noreferrer noopener">open in Prometheus</a>`,
     );
     expect(page).toContain('href="https://runbooks.example/kernel"');
+    expect(page).toContain(
+      'href="http://alertmanager.example:9093" rel="noreferrer noopener">open in Alertmanager (or Grafana)</a>',
+    );
     // Hostile annotation values are text, never markup.
     expect(page).not.toMatch(/<img/i);
     expect(page).not.toMatch(/<script/i);
