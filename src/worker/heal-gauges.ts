@@ -4,11 +4,13 @@
 // - In progress: a heal that holds a budget slot (it acts on its node, or waits between steps).
 //   A heal deferred by a gate before its first act holds none: nobody works on the node then.
 // - Abandoned: an existing Node whose newest heal ended `abandoned`, until someone dealt with it:
-//   a newer heal starts, the Node is deleted, or (when that heal cordoned it) it is uncordoned.
+//   a newer heal starts, the Node is deleted, or, when that heal cordoned it, it is uncordoned
+//   (nodeheal leaves its cordon on an abandoned node: giving the node back is a human's call);
+//   when the heal did not cordon it, once the fault's alerts have all resolved.
 import type { V1Node } from '@kubernetes/client-node';
 import type { Redis } from 'ioredis';
 import type { HealRecord } from '../heal/index.ts';
-import { readBudget, type HealStore } from '../store/index.ts';
+import { readBudget, readHistory, type HealStore } from '../store/index.ts';
 
 export interface NodeHeal {
   node: string;
@@ -53,9 +55,14 @@ export async function healsAbandoned(deps: HealGaugeDeps): Promise<NodeHeal[]> {
       const name = node.metadata?.name;
       if (!name) return undefined;
       const [newest] = await deps.store.list({ node: name, limit: 1 });
-      return newest && abandonedStillOpen(newest, node)
-        ? { node: name, fault: newest.fault }
-        : undefined;
+      if (!newest || !abandonedStillOpen(newest, node)) return undefined;
+      if (!newest.cordonedByUs) {
+        // Nothing of nodeheal's left on the node: open while the fault still fires (the triage
+        // history of its key; none left means no alert for a week).
+        const history = await readHistory(deps.redis, newest.key);
+        if (!history || history.active.length === 0) return undefined;
+      }
+      return { node: name, fault: newest.fault };
     }),
   );
   return found.filter((h): h is NodeHeal => h !== undefined);

@@ -47,13 +47,26 @@ describe('abandonedStillOpen', () => {
 });
 
 describe('healsAbandoned', () => {
-  it("reads each existing node's newest heal", async () => {
+  it("reads each existing node's newest heal; one that did not cordon, while its fault fires", async () => {
     const newest: Record<string, HealRecord> = {
       w1: heal({ cordonedByUs: true }),
       w2: heal({ node: 'w2', status: 'healed' }),
+      w3: heal({ node: 'w3', key: 'w3|node-not-ready' }),
+      w4: heal({ node: 'w4', key: 'w4|node-not-ready' }),
+    };
+    const histories: Record<string, unknown> = {
+      'nodeheal:history:w3|node-not-ready': { active: [{ fingerprint: 'f', startsAt: 1 }] },
+      'nodeheal:history:w4|node-not-ready': { active: [] },
     };
     const found = await healsAbandoned({
-      redis: {} as Redis,
+      redis: {
+        get: (key: string) =>
+          Promise.resolve(
+            histories[key]
+              ? JSON.stringify({ resolved: [], transitions: [], ...histories[key] })
+              : null,
+          ),
+      } as unknown as Redis,
       store: {
         get: () => Promise.resolve(undefined),
         list: (options) =>
@@ -63,9 +76,14 @@ describe('healsAbandoned', () => {
         Promise.resolve([
           node(true),
           { ...node(true), metadata: { name: 'w2' } },
-          { ...node(true), metadata: { name: 'w3' } },
+          { ...node(false), metadata: { name: 'w3' } },
+          { ...node(false), metadata: { name: 'w4' } },
+          { ...node(true), metadata: { name: 'w5' } },
         ]),
     });
-    expect(found).toEqual([{ node: 'w1', fault: 'node-not-ready' }]);
+    expect(found).toEqual([
+      { node: 'w1', fault: 'node-not-ready' },
+      { node: 'w3', fault: 'node-not-ready' },
+    ]);
   });
 });
