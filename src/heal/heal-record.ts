@@ -1,6 +1,7 @@
 // The heal record: everything a worker needs to resume a heal, stored as JSON (Redis), so every
 // time is epoch milliseconds, never a Date. `nextStep` is the only thing that changes it.
 import { z } from 'zod';
+import { healOriginSchema, type OriginAlert, healOrigin } from './heal-origin.ts';
 import { REMEDY_ACTIONS } from '../rules/index.ts';
 import type { LadderStep, RemedyAction } from '../rules/index.ts';
 import { GATES } from '../safety/index.ts';
@@ -133,38 +134,6 @@ export const joinedFaultSchema = z.object({
 
 export type JoinedFault = z.infer<typeof joinedFaultSchema>;
 
-/** Why a heal started: the alert that opened it, and when nodeheal received it (status pages). */
-export const healOriginSchema = z.object({
-  alertname: z.string(),
-  fingerprint: z.string(),
-  labels: z.record(z.string(), z.string()),
-  /** The annotations the job carried (summary, description, runbook_url; each capped). */
-  annotations: z.record(z.string(), z.string()).default({}),
-  /** The alert's generatorURL (its Prometheus expression), or ''. */
-  generatorURL: z.string().default(''),
-  /** The sender's own page (Alertmanager's or Grafana's externalURL), or ''. */
-  sourceURL: z.string().default(''),
-  /** When nodeheal first received the alert and scheduled the heal (the job's scheduledAt). */
-  receivedAt: z.number(),
-  /** When the heal became due (startsAt + debounce, later for a flapping fault). */
-  dueAt: z.number(),
-});
-
-export type HealOrigin = z.infer<typeof healOriginSchema>;
-
-/** What a heal's origin is made from: a heal job (queue/heal-job.ts) has these fields. */
-export interface OriginAlert {
-  alertname: string;
-  fingerprint: string;
-  labels: Readonly<Record<string, string>>;
-  annotations?: Readonly<Record<string, string>> | undefined;
-  generatorURL?: string | undefined;
-  sourceURL?: string | undefined;
-  /** ISO 8601 times. */
-  scheduledAt: string;
-  dueAt: string;
-}
-
 export const healRecordSchema = z
   .object({
     version: z.literal(HEAL_RECORD_VERSION),
@@ -277,23 +246,6 @@ export interface NewHealRecordParams {
   uncordonSettleMs?: number;
   /** The alert that opened the heal (its job): kept as the record's `origin`. */
   alert?: OriginAlert;
-}
-
-/** The origin of a heal from its job's alert; null when a time in it does not parse. */
-export function healOrigin(alert: OriginAlert): HealOrigin | null {
-  const receivedAt = Date.parse(alert.scheduledAt);
-  const dueAt = Date.parse(alert.dueAt);
-  if (!Number.isFinite(receivedAt) || !Number.isFinite(dueAt)) return null;
-  return {
-    alertname: alert.alertname,
-    fingerprint: alert.fingerprint,
-    labels: { ...alert.labels },
-    annotations: { ...alert.annotations },
-    generatorURL: alert.generatorURL ?? '',
-    sourceURL: alert.sourceURL ?? '',
-    receivedAt,
-    dueAt,
-  };
 }
 
 /**
