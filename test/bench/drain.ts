@@ -10,8 +10,12 @@
 //               binary as the cluster), which cordons too.
 // Both wait until every evicted pod is gone from the node. Scenarios: no PDB, and a PDB of
 // minAvailable replicas-1 per ReplicaSet (evictions refused with 429 until replacements are
-// Ready). Prints both durations side by side and the target (nodeheal ≤ kubectl). A benchmark,
-// not a test: exits 0 unless the setup fails.
+// Ready). Prints both durations side by side and the target (nodeheal ≤ kubectl). During every
+// drain, watches on the namespace's pods and ReplicaSets (test/bench/disruption.ts) record each
+// workload's lowest Ready count against what its PDB allows (flagged when below), and the time
+// from the first eviction to every evicted pod's replacement Running and Ready on another node;
+// printed per drain and as a table (test/bench/disruption-table.ts). A benchmark, not a test:
+// exits 0 unless the setup fails.
 //
 // Environment: BENCH_ROUNDS (default 1; the order of the tools alternates between rounds),
 // BENCH_PODS (default 110), BENCH_BACKOFF_MAX_MS and BENCH_POLL_MS (KubeDrainer tuning; unset =
@@ -30,6 +34,8 @@ import {
   podsOnNode,
 } from '../stack/helpers/workloads.ts';
 import { startStack } from '../stack/stack.ts';
+import { watchDisruption, type DisruptionReport } from './disruption.ts';
+import { disruptionLine, printDisruptionTable } from './disruption-table.ts';
 import { measureDueToFirstAction } from './due-to-action.ts';
 
 type Tool = 'nodeheal' | 'kubectl';
@@ -177,12 +183,14 @@ try {
 
   const results: Record<string, Record<Tool, number[]>> = {};
   const refusals: Record<string, number[]> = {};
+  const disruption: Record<string, Record<Tool, DisruptionReport[]>> = {};
   for (let round = 0; round < rounds; round++) {
     for (const [s, scenario] of scenarios.entries()) {
       const tools: Tool[] = round % 2 === 0 ? ['nodeheal', 'kubectl'] : ['kubectl', 'nodeheal'];
       for (const tool of tools) {
         const id = `${tool === 'nodeheal' ? 'nh' : 'kc'}-s${s}-r${round}`;
         const { node, namespace } = await prepareNode(kube, receivers, id, scenario);
+        const monitor = await watchDisruption(kube, namespace, node);
         const events: (DrainProgress & { at: number })[] = [];
         const started = performance.now();
         if (tool === 'nodeheal') {
@@ -210,6 +218,8 @@ try {
         const seconds = (performance.now() - started) / 1000;
         const left = await remainingEvictable(kube, node, namespace);
         if (left !== 0) throw new Error(`${tool} left ${left} pods on ${node}`);
+        const report = await monitor.finish();
+        ((disruption[scenario.name] ??= { nodeheal: [], kubectl: [] })[tool] ??= []).push(report);
         ((results[scenario.name] ??= { nodeheal: [], kubectl: [] })[tool] ??= []).push(seconds);
         if (tool === 'nodeheal') {
           (refusals[scenario.name] ??= []).push(
@@ -226,6 +236,7 @@ try {
               ? ` (last eviction accepted at ${lastEviction.toFixed(2)} s)`
               : ''),
         );
+        console.log(disruptionLine(report));
         await kube.core.deleteNamespace({ name: namespace });
         await eventually(
           `namespace ${namespace} gone`,
@@ -270,6 +281,8 @@ try {
   console.log(
     `  nodeheal options: parallelism ${DEFAULT_DRAIN_OPTIONS.parallelism}, emptyDir ${DEFAULT_DRAIN_OPTIONS.emptyDir}`,
   );
+
+  printDisruptionTable(disruption, rounds);
 
   const latency = await measureDueToFirstAction(
     stack,
