@@ -50,3 +50,12 @@ export {
   type Provider,
   type ReplaceResult,
 } from './interfaces.ts';
+export { KubeCostReader, type CostReader } from './cost-reader.ts';
+export {
+  disruptionCost,
+  ownerKey,
+  ownersToRead,
+  selects,
+  type CostInputs,
+  type OwnerInfo,
+} from './disruption-cost.ts';

@@ -7,6 +7,7 @@ import type { LadderStep, RemedyAction } from '../rules/index.ts';
 import { GATES } from '../safety/index.ts';
 import { dedupeKey } from '../triage/index.ts';
 import { fenceSchema } from './fence.ts';
+import { healCostSchema, type HealCost } from './heal-cost.ts';
 
 /** MachineHealthCheck's default nodeStartupTimeout: a replacement has 10 minutes to be Ready. */
 export const DEFAULT_NODE_STARTUP_TIMEOUT_MS = 10 * 60_000;
@@ -210,6 +211,8 @@ export const healRecordSchema = z
     uncordonedBy: z.string().nullable().default(null),
     /** The alert that opened the heal; null in records written before it was kept. */
     origin: healOriginSchema.nullable().default(null),
+    /** What the disruptive steps will cost the node's workloads (heal-cost.ts); null: not worked out. */
+    cost: healCostSchema.nullable().default(null),
     transitions: z.array(transitionSchema),
   })
   .refine((record) => record.stepIndex < record.ladder.length, {
@@ -246,6 +249,8 @@ export interface NewHealRecordParams {
   uncordonSettleMs?: number;
   /** The alert that opened the heal (its job): kept as the record's `origin`. */
   alert?: OriginAlert;
+  /** What the heal's disruptive steps will cost (worked out before it starts). */
+  cost?: HealCost;
 }
 
 /**
@@ -321,6 +326,7 @@ export function newHealRecord(params: NewHealRecordParams): HealRecord {
     recordon: false,
     uncordonedBy: null,
     origin: params.alert === undefined ? null : healOrigin(params.alert),
+    cost: params.cost ?? null,
     transitions: [],
   };
 }

@@ -69,3 +69,18 @@ export {
   needsFence,
 } from './fence.ts';
 export { followedJoinedFault, isNewToHeal } from './joined-faults.ts';
+export {
+  EVICTED_KINDS,
+  POD_COST_KINDS,
+  costSummary,
+  evictedByKind,
+  evictedPods,
+  healCostSchema,
+  isDisruptive,
+  isOutage,
+  type EvictedKind,
+  type HealCost,
+  type PdbCost,
+  type PodCost,
+  type PodCostKind,
+} from './heal-cost.ts';
