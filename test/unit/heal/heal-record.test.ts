@@ -50,6 +50,7 @@ describe('newHealRecord', () => {
       fence: null,
       outOfServiceAt: null,
       origin: null,
+      cost: null,
       gate: null,
       joined: [],
       ladderFault: null,
