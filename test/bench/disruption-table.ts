@@ -8,7 +8,7 @@ export function disruptionLine(r: DisruptionReport): string {
   const floors = [...new Set(r.workloads.map((w) => w.floor ?? '-'))].join('/');
   return (
     `    ${r.evicted} evicted; lowest Ready per workload ${Math.min(...lows)}–${Math.max(...lows)}` +
-    ` (PDB floor ${floors}); below PDB: ${below.length ? below.map((w) => `${w.workload} ${w.lowestReady}<${w.floor}`).join(', ') : 'none'}` +
+    ` (ReplicaSet status ${Math.min(...r.workloads.map((w) => w.lowestStatusReady ?? w.replicas))}; PDB floor ${floors}); below PDB: ${below.length ? below.map((w) => `${w.workload} ${w.lowestReady}<${w.floor}`).join(', ') : 'none'}` +
     `; first eviction → all Running elsewhere ${r.recoverySeconds?.toFixed(2) ?? 'not reached'} s` +
     (r.watchBroken ? ' (a watch ended early: incomplete)' : '')
   );
@@ -43,6 +43,7 @@ export function printDisruptionTable(
   console.log(`  ${header.join(' ')}`);
   for (const [scenario, byTool] of Object.entries(reports)) {
     for (const [tool, runs] of Object.entries(byTool)) {
+      if (runs.length === 0) continue;
       const all = runs.flatMap((r) => r.workloads);
       const replicas = Math.max(...all.map((w) => w.replicas));
       const lowest = Math.min(...all.map((w) => w.lowestReady));

@@ -12,6 +12,7 @@ import {
   type V1ReplicaSet,
 } from '@kubernetes/client-node';
 import type { KubeClients } from '../stack/helpers/kube.ts';
+import { eventually } from '../stack/helpers/poll.ts';
 import { isRunningAndReady } from '../stack/helpers/workloads.ts';
 
 export interface WorkloadDisruption {
@@ -80,6 +81,22 @@ export async function watchDisruption(
   namespace: string,
   node: string,
 ): Promise<DisruptionMonitor> {
+  // Start from the steady state: the controllers' status caught up with the pods (Ready pods
+  // are counted before a ReplicaSet's status.readyReplicas says so).
+  await eventually(
+    `status of the workloads in ${namespace} caught up`,
+    async () => {
+      const [rs, sts] = await Promise.all([
+        kube.apps.listNamespacedReplicaSet({ namespace }),
+        kube.apps.listNamespacedStatefulSet({ namespace }),
+      ]);
+      return [...rs.items, ...sts.items].every(
+        (w) => (w.status?.readyReplicas ?? 0) === (w.spec?.replicas ?? 1),
+      );
+    },
+    60_000,
+    200,
+  );
   const [deployments, replicaSets, statefulSets, pdbs, podList] = await Promise.all([
     kube.apps.listNamespacedDeployment({ namespace }),
     kube.apps.listNamespacedReplicaSet({ namespace }),

@@ -37,8 +37,9 @@ import { startStack } from '../stack/stack.ts';
 import { watchDisruption, type DisruptionReport } from './disruption.ts';
 import { disruptionLine, printDisruptionTable } from './disruption-table.ts';
 import { measureDueToFirstAction } from './due-to-action.ts';
+import { startHealRunner, type HealRunner } from './heal-run.ts';
 
-type Tool = 'nodeheal' | 'kubectl';
+type Tool = 'nodeheal' | 'kubectl' | 'heal';
 interface Scenario {
   name: string;
   pdb: boolean;
@@ -171,6 +172,7 @@ async function remainingEvictable(kube: KubeClients, node: string, namespace: st
 }
 
 const stack = await startStack({ mode: 'attached', parts: ['kube'] });
+let healer: HealRunner | undefined;
 try {
   const kube = adminClients(stack.info);
   const kubectl = stack.info.kubectl!;
@@ -180,15 +182,17 @@ try {
   await createNamespace(kube, 'bench-system');
   await createDaemonSet(kube, 'bench-system', 'node-agent');
   const ops = new KubeNodeOps(kube.kc);
+  if (process.env.BENCH_HEAL !== '0') healer = await startHealRunner(stack, kube);
 
   const results: Record<string, Record<Tool, number[]>> = {};
   const refusals: Record<string, number[]> = {};
   const disruption: Record<string, Record<Tool, DisruptionReport[]>> = {};
   for (let round = 0; round < rounds; round++) {
     for (const [s, scenario] of scenarios.entries()) {
-      const tools: Tool[] = round % 2 === 0 ? ['nodeheal', 'kubectl'] : ['kubectl', 'nodeheal'];
+      const drains: Tool[] = round % 2 === 0 ? ['nodeheal', 'kubectl'] : ['kubectl', 'nodeheal'];
+      const tools: Tool[] = healer ? [...drains, 'heal'] : drains;
       for (const tool of tools) {
-        const id = `${tool === 'nodeheal' ? 'nh' : 'kc'}-s${s}-r${round}`;
+        const id = `${{ nodeheal: 'nh', kubectl: 'kc', heal: 'hl' }[tool]}-s${s}-r${round}`;
         const { node, namespace } = await prepareNode(kube, receivers, id, scenario);
         const monitor = await watchDisruption(kube, namespace, node);
         const events: (DrainProgress & { at: number })[] = [];
@@ -201,6 +205,9 @@ try {
           });
           const result = await drainer.drain(node, { ...DEFAULT_DRAIN_OPTIONS });
           if (result.outcome !== 'drained') throw new Error(`nodeheal: ${JSON.stringify(result)}`);
+        } else if (tool === 'heal') {
+          const heal = await healer!.heal(node, id);
+          if (heal.status !== 'healed') throw new Error(`heal ${heal.status}: ${heal.reason}`);
         } else {
           await run(
             kubectl,
@@ -219,8 +226,12 @@ try {
         const left = await remainingEvictable(kube, node, namespace);
         if (left !== 0) throw new Error(`${tool} left ${left} pods on ${node}`);
         const report = await monitor.finish();
-        ((disruption[scenario.name] ??= { nodeheal: [], kubectl: [] })[tool] ??= []).push(report);
-        ((results[scenario.name] ??= { nodeheal: [], kubectl: [] })[tool] ??= []).push(seconds);
+        ((disruption[scenario.name] ??= { nodeheal: [], kubectl: [], heal: [] })[tool] ??= []).push(
+          report,
+        );
+        ((results[scenario.name] ??= { nodeheal: [], kubectl: [], heal: [] })[tool] ??= []).push(
+          seconds,
+        );
         if (tool === 'nodeheal') {
           (refusals[scenario.name] ??= []).push(
             events.filter((e) => e.kind === 'eviction-refused').length,
@@ -255,6 +266,10 @@ try {
     }
   }
 
+  // Not running while the latency below is measured.
+  await healer?.stop();
+  healer = undefined;
+
   const median = (xs: number[]) => {
     const sorted = [...xs].sort((a, b) => a - b);
     return sorted[Math.floor((sorted.length - 1) / 2)] ?? NaN;
@@ -282,6 +297,14 @@ try {
     `  nodeheal options: parallelism ${DEFAULT_DRAIN_OPTIONS.parallelism}, emptyDir ${DEFAULT_DRAIN_OPTIONS.emptyDir}`,
   );
 
+  for (const scenario of scenarios) {
+    const heals = results[scenario.name]?.heal ?? [];
+    if (heals.length === 0) continue;
+    console.log(
+      `  full heal through nodeheal's worker (alert → healed, replace) in "${scenario.name}": median ${median(heals).toFixed(2)} s (${heals.map((x) => x.toFixed(2)).join(', ')})`,
+    );
+  }
+
   printDisruptionTable(disruption, rounds);
 
   const latency = await measureDueToFirstAction(
@@ -296,5 +319,6 @@ try {
     `  p50 ${latency.p50} ms   p99 ${latency.p99} ms   max ${latency.max} ms   target p99 ≤ 200 ms: ${latency.p99 <= 200 ? 'PASS' : 'MISS'}`,
   );
 } finally {
+  await healer?.stop();
   await stack.stop();
 }
