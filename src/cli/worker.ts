@@ -8,6 +8,7 @@ import {
   DryRunNodeOps,
   DryRunProvider,
   DryRunRecorder,
+  KubeCostReader,
   KubeDrainer,
   KubeNodeOps,
   type HostCommands,
@@ -45,6 +46,7 @@ import {
   observeHealStarted,
   observeHealStep,
   observeNotification,
+  observePodsEvicted,
   observeRemedyAttempt,
   observeSafetyBlocked,
   observeStorm,
@@ -200,6 +202,8 @@ export async function worker(): Promise<() => Promise<void>> {
     store: redisHealStore(redis),
     nodeOps: dryRun ? new DryRunNodeOps(realNodeOps, recorder) : realNodeOps,
     drainer: dryRun ? new DryRunDrainer(realDrainer, recorder) : realDrainer,
+    // Reads only (node-scoped pods, their owners, their namespaces' PDBs): dry runs too.
+    costReader: new KubeCostReader(kc, (node) => realDrainer.listPods(node)),
     providerFor: (node) => {
       const provider = selectProvider(
         node,
@@ -255,6 +259,7 @@ export async function worker(): Promise<() => Promise<void>> {
       replacementNotReady: (pool) => observeReplacementNotReady(metrics, pool),
       healStep: (healId, step) => observeHealStep(metrics, healId, step),
       healStages: (seconds) => observeHealStages(metrics, seconds),
+      podsEvicted: (counts) => observePodsEvicted(metrics, counts),
     },
     logger,
     now: () => new Date(),

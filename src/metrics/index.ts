@@ -150,6 +150,7 @@ export interface HealMetrics {
   healsAbandoned: Gauge<'node' | 'fault'>;
   replacementsNotReady: Counter<'pool'>;
   agentUnreachable: Counter<'command'>;
+  podsEvicted: Counter<'kind'>;
 }
 
 /** A heal of a node, as the per-node gauges show it. */
@@ -285,6 +286,12 @@ export function createHealMetrics(registry?: Registry, publicUrl?: string): Heal
       labelNames: ['command'],
       registers: [registry],
     }),
+    podsEvicted: new Counter({
+      name: 'nodeheal_pods_evicted_total',
+      help: 'Pods evicted by drains, by kind as the heal worked out before it acted: replicated, single-replica, unmanaged, other (controllers of other kinds); local-data counts those of them with emptyDir or local PV data too.',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
   };
 }
 
@@ -372,4 +379,9 @@ export function observeReplacementNotReady(m: HealMetrics, pool: string): void {
 
 export function observeAgentUnreachable(m: HealMetrics, command: string): void {
   m.agentUnreachable.inc({ command });
+}
+
+/** Pods a drain evicted, per kind (`evictedByKind` of the heal's cost). */
+export function observePodsEvicted(m: HealMetrics, counts: Readonly<Record<string, number>>): void {
+  for (const [kind, n] of Object.entries(counts)) m.podsEvicted.inc({ kind }, n);
 }

@@ -4,6 +4,7 @@ import type { BlockedNote, PauseState } from '../store/index.ts';
 import { html, page, safeHref, type SafeHtml } from './html.ts';
 import { duration, when, type RenderContext } from './render-parts.ts';
 import { phaseTable, whyStarted } from './render-origin.ts';
+import { costSection } from './render-cost.ts';
 import { isoTime, relativeTime } from './time-format.ts';
 import type { HealDetail, HealListView, HealSummary, NodeView, StepView } from './heal-views.ts';
 
@@ -303,6 +304,8 @@ function healSection(heal: HealDetail, ctx: RenderContext): SafeHtml {
   return html`${notes(heal, ctx)} ${healFacts(heal, ctx)}
     <h2>Why it started</h2>
     ${whyStarted(heal, ctx)}
+    <h2>What it disrupts</h2>
+    ${costSection(heal.cost)}
     <h2>Time to heal</h2>
     ${phaseTable(heal.phases)}
     <h2>Outcome</h2>

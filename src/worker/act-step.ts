@@ -11,7 +11,7 @@ import type {
 } from '../actions/index.ts';
 import type { RemedyAction } from '../rules/index.ts';
 import { event, type HealEventDeps } from './heal-events.ts';
-import type { HealRecord } from '../heal/index.ts';
+import { costSummary, evictedByKind, type HealRecord } from '../heal/index.ts';
 import type { Command, Observation } from '../heal/index.ts';
 import { replaceStep, type ReplaceStepDeps } from './replace-step.ts';
 import { NodeGoneError, watchNodeGone } from './node-gone-watch.ts';
@@ -21,6 +21,7 @@ export interface ActDeps extends ReplaceStepDeps, HealEventDeps {
   drainer: Drainer;
   host: HostCommands;
   drain: Omit<DrainOptions, 'timeoutMs' | 'signal'>;
+  metrics?: { podsEvicted?(counts: Readonly<Record<string, number>>): void };
 }
 
 const hostCommandFor: Partial<Record<RemedyAction, HostCommand[]>> = {
@@ -144,11 +145,19 @@ export async function drainNode(
   if (result.outcome === 'timeout') {
     return `drain timed out with ${result.remaining.length} pod(s) left: ${result.remaining.slice(0, 5).join(', ')}`;
   }
+  // What the drain cost, as worked out before the heal began (heal-cost.ts).
+  // Counted once a heal (a replace after the drain step drains again) and never in a dry run.
+  const drainedBefore = record.transitions.some(
+    (t) => t.kind === 'step-done' && t.action === 'drain',
+  );
+  if (record.cost && !record.dryRun && !drainedBefore)
+    deps.metrics?.podsEvicted?.(evictedByKind(record.cost));
+  const cost = record.cost ? `; ${costSummary(record.cost)}` : '';
   await event(
     deps,
     record.node,
     'NodeDrained',
-    `heal ${record.id}: ${result.evicted} pod(s) evicted, ${result.skipped} skipped, in ${Math.round(result.durationMs / 1000)} s`,
+    `heal ${record.id}: ${result.evicted} pod(s) evicted, ${result.skipped} skipped, in ${Math.round(result.durationMs / 1000)} s${cost}`,
   );
   return undefined;
 }

@@ -4,7 +4,7 @@
 // one is written before the heal's job completes. Notifications are never awaited.
 import type { EventReason, NodeOps } from '../actions/index.ts';
 import type { Logger } from '../log/index.ts';
-import type { HealRecord, Transition } from '../heal/index.ts';
+import { costSummary, type HealRecord, type Transition } from '../heal/index.ts';
 
 /** Sends a heal's transitions to the outside (src/notify); must return at once and never throw. */
 export interface HealNotifier {
@@ -107,11 +107,13 @@ export function announce(deps: HealEventDeps, record: HealRecord, t: Transition)
   );
   const reason = eventFor(t);
   if (reason) {
+    // HealStarted says what the heal will disrupt, when that was worked out.
+    const cost = t.kind === 'started' && record.cost ? `; ${costSummary(record.cost)}` : '';
     const pending = event(
       deps,
       record.node,
       reason[0],
-      `heal ${record.id} (${record.fault}): ${t.detail}`,
+      `heal ${record.id} (${record.fault}): ${t.detail}${cost}`,
       reason[1],
     );
     pendingEvents.set(record.id, [...(pendingEvents.get(record.id) ?? []), pending]);

@@ -2,7 +2,14 @@
 // commands), the configuration, and how a run ended.
 import type { V1Node } from '@kubernetes/client-node';
 import type { Redis } from 'ioredis';
-import type { DrainOptions, Drainer, HostCommands, NodeOps, Provider } from '../actions/index.ts';
+import type {
+  CostReader,
+  DrainOptions,
+  Drainer,
+  HostCommands,
+  NodeOps,
+  Provider,
+} from '../actions/index.ts';
 import type { HealRecord, Observation } from '../heal/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Catalog } from '../rules/index.ts';
@@ -39,6 +46,8 @@ export interface RunnerMetrics {
       startedAt: number;
     } | null,
   ): void;
+  /** Pods a drain evicted, per kind of the heal's cost (`evictedByKind`). */
+  podsEvicted?(counts: Readonly<Record<string, number>>): void;
   /** Seconds an ended heal spent in each stage (`healPhases`, as its status page shows them). */
   healStages?(seconds: Readonly<Record<HealStage, number>>): void;
 }
@@ -50,6 +59,8 @@ export interface RunnerDeps {
   store: HealStore;
   nodeOps: NodeOps;
   drainer: Drainer;
+  /** What disrupting a node costs its workloads (pods, owners, PDBs); none: not worked out. */
+  costReader?: CostReader;
   /** The provider of the node's pool; undefined when none is configured for it. */
   providerFor: (node: V1Node) => Provider | undefined;
   /** The self-fence of the node's pool (NODEHEAL_SELF_FENCE), when the pool opted in. */

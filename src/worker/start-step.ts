@@ -3,7 +3,7 @@
 // the heal (one HealSkipped Event, nothing on the node); otherwise the record is created and the
 // first step begins.
 import type { V1Node } from '@kubernetes/client-node';
-import { newHealRecord, type HealRecord } from '../heal/index.ts';
+import { isDisruptive, newHealRecord, type HealCost, type HealRecord } from '../heal/index.ts';
 import { poolOf } from '../heal/index.ts';
 import type { HealJob } from '../queue/index.ts';
 import { matchFault } from '../rules/index.ts';
@@ -79,6 +79,7 @@ export async function startHeal(
   const { pool } = poolOf(node, deps.poolLabels);
   // The pool's Ready nodes now: a replacement is done when the pool is back at this count.
   const counted = node ? await poolReadyCount(deps, node) : undefined;
+  const cost = node && !refused ? await costBefore(deps, job, fault.ladder) : undefined;
   let record = newHealRecord({
     id: healId,
     node: job.node,
@@ -92,6 +93,7 @@ export async function startHeal(
     nodeStartupTimeoutMs: deps.nodeStartupTimeoutMs,
     uncordonSettleMs: deps.uncordonSettleMs,
     alert: job,
+    ...(cost ? { cost } : {}),
   });
   // Refused for good before anything acted (opt-out, control plane): the record says `skipped`
   // (the daily cap may instead send the heal straight to a disruptive step).
@@ -107,4 +109,26 @@ export async function startHeal(
     await updateHistory(deps.redis, job.key, (h) => markHealStarted(h, healId, deps.now()));
   }
   return record;
+}
+
+/**
+ * What the heal's disruptive steps (drain, replace, reboot) will cost the node's workloads,
+ * worked out once before it starts; nothing for a ladder without one. A read that fails is
+ * logged and leaves the cost out: it never holds a heal back.
+ */
+async function costBefore(
+  deps: RunnerDeps,
+  job: HealJob,
+  ladder: readonly { action: Parameters<typeof isDisruptive>[0] }[],
+): Promise<HealCost | undefined> {
+  if (!deps.costReader || !ladder.some((s) => isDisruptive(s.action))) return undefined;
+  try {
+    return await deps.costReader.costOf(job.node);
+  } catch (error) {
+    deps.logger.warn(
+      { err: error, node: job.node, fault: job.fault },
+      'could not work out what the heal would disrupt',
+    );
+    return undefined;
+  }
 }
