@@ -31,7 +31,8 @@ function formatFault(fault: Fault, alerts: string): string {
   const ladder = fault.ladder
     .map((step) => `${step.action} ${formatDuration(step.timeoutMs)}`)
     .join(' → ');
-  return `  ${fault.name}: ${alerts}; debounce ${formatDuration(fault.debounceMs)}; ${ladder}\n`;
+  const order = fault.order === 'fastest' ? ' (order: fastest)' : '';
+  return `  ${fault.name}: ${alerts}; debounce ${formatDuration(fault.debounceMs)}; ${ladder}${order}\n`;
 }
 
 /** What a valid catalog contains: one line per fault, then the generic ladder. */

@@ -146,6 +146,8 @@ export const healRecordSchema = z
     pool: z.string(),
     /** The rule's ladder, copied when the heal was created: a catalog reload does not change it. */
     ladder: z.array(ladderStepSchema).min(1),
+    /** Why `ladder` is in this order (`order: fastest`, decided at the start); null: as written. */
+    ladderOrder: z.string().nullable().default(null),
     stepIndex: z.int().min(0),
     stepState: z.enum(STEP_STATES),
     /** When the current step first began acting (its creation time until then). */
@@ -294,6 +296,7 @@ export function newHealRecord(params: NewHealRecordParams): HealRecord {
     fault: params.fault,
     pool: params.pool,
     ladder,
+    ladderOrder: null,
     stepIndex: 0,
     stepState: 'pending',
     stepStartedAt: nowMs,

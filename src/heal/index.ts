@@ -60,6 +60,27 @@ export {
   type SuccessStats,
   type SuccessTable,
 } from './success-rate.ts';
+export {
+  DURATION_CAPACITY,
+  durationKey,
+  durationStats,
+  durationStatsFor,
+  durationTableSchema,
+  parseDurationKey,
+  recordDurations,
+  stepDurations,
+  type DurationStats,
+  type DurationTable,
+  type StepDuration,
+} from './step-durations.ts';
+export {
+  MIN_DURATION_SAMPLES,
+  expectedTimeToHeal,
+  orderFastest,
+  stepCosts,
+  type FastestOrder,
+  type StepCost,
+} from './fastest-order.ts';
 export { DEFAULT_POOL_LABELS, conditionHealthy, isUnhealthy, poolOf } from './world.ts';
 export {
   type Fence,

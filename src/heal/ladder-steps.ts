@@ -70,7 +70,8 @@ export function begin(d: Draft, ctx: Ctx): Command {
   const first = !hasStarted(d);
   const attempt = d.retries + 1;
   const detail = first
-    ? `Heal started${d.dryRun ? ' (dry run)' : ''}: ${d.fault} on ${d.node}; acting ${step.action}`
+    ? `Heal started${d.dryRun ? ' (dry run)' : ''}: ${d.fault} on ${d.node}; acting ${step.action}` +
+      (d.ladderOrder === null ? '' : ` (${d.ladderOrder})`)
     : `acting ${step.action}${attempt > 1 ? ` (attempt ${attempt})` : ''}`;
   push(d, ctx, first ? 'started' : 'acting', 'acting', detail);
   d.gate = null;

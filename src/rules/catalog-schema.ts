@@ -1,7 +1,7 @@
 // The zod schema of a rule file as written (durations as strings, defaults not yet applied), and
 // the checks that span several entries (unique names, one fault per alert selector).
 import { z } from 'zod';
-import { GENERIC_FAULT_NAME, REMEDY_ACTIONS } from './catalog-types.ts';
+import { GENERIC_FAULT_NAME, LADDER_ORDERS, REMEDY_ACTIONS } from './catalog-types.ts';
 import { parseDuration } from './duration.ts';
 
 const FAULT_NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -108,6 +108,12 @@ const faultSchema = z.strictObject({
   debounce: debounceSchema.optional(),
   flap: flapSchema.optional(),
   ladder: ladderSchema,
+  order: z
+    .enum(LADDER_ORDERS, {
+      error: (issue) =>
+        `unknown order ${describeValue(issue.input)}; expected one of: ${LADDER_ORDERS.join(', ')}`,
+    })
+    .optional(),
 });
 
 const genericSchema = z.strictObject({

@@ -55,6 +55,14 @@ export interface LadderStep {
   readonly skipBelowSuccessRate?: SuccessRateGate;
 }
 
+/**
+ * In which order a heal tries the fault's expert remedies: `written` (the ladder as written, the
+ * default), or `fastest` (least expected time to heal, learned per pool, once each remedy has
+ * enough recorded durations; replace and its cordon/drain stay last).
+ */
+export const LADDER_ORDERS = ['written', 'fastest'] as const;
+export type LadderOrder = (typeof LADDER_ORDERS)[number];
+
 export interface Fault {
   /** kebab-case, unique in the catalog; `unknown` is the generic fault. */
   readonly name: string;
@@ -66,6 +74,8 @@ export interface Fault {
   readonly flap: FlapPolicy;
   /** Ordered remedies, tried one after another; never empty. */
   readonly ladder: readonly LadderStep[];
+  /** How the ladder is ordered when a heal starts; absent means `written`. */
+  readonly order?: LadderOrder;
 }
 
 export interface Catalog {

@@ -2,6 +2,8 @@
 export {
   REMEDY_ACTIONS,
   GENERIC_FAULT_NAME,
+  LADDER_ORDERS,
+  type LadderOrder,
   type RemedyAction,
   type FlapPolicy,
   type AlertSelector,

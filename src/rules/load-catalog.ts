@@ -166,6 +166,8 @@ function build(file: CatalogFile, source: string): Catalog {
     debounceMs: fault.debounce === undefined ? defaults.debounceMs : parseDuration(fault.debounce),
     flap: flapPolicy(fault.flap, defaults.flap),
     ladder: ladder(fault.ladder),
+    // `written` is the default: only `fastest` is carried (the catalog stays as before without it).
+    ...(fault.order === 'fastest' ? { order: 'fastest' as const } : {}),
   }));
   const leaveAlone = (file.leaveAlone ?? []).map((entry) => ({
     alertname: entry.alertname,

@@ -5,6 +5,8 @@ import { keys } from './keys.ts';
 import { fenceConfirmationSchema, type FenceConfirmation } from '../heal/index.ts';
 import { healRecordSchema, type HealRecord } from '../heal/index.ts';
 import { successTableSchema, type SuccessTable } from '../heal/index.ts';
+import type { DurationTable } from '../heal/index.ts';
+import { readStepDurations } from './shared-state.ts';
 
 export const RECORD_TTL_SECONDS = 30 * 24 * 3600;
 const recordKey = keys.record;
@@ -53,6 +55,8 @@ export interface HealStore {
   fenceConfirmation(node: string): Promise<FenceConfirmation | undefined>;
   /** Measured outcomes of each remedy per fault (what `skipBelowSuccessRate` reads). */
   successRates(): Promise<SuccessTable>;
+  /** Recent durations of each ladder step per pool and fault (what `order: fastest` reads). */
+  stepDurations?(): Promise<DurationTable>;
 }
 
 /** Where the runner keeps the success table (JSON). */
@@ -122,6 +126,9 @@ export function redisHealStore(redis: Redis): HealStore {
       } catch {
         return {};
       }
+    },
+    async stepDurations() {
+      return await readStepDurations(redis);
     },
     async confirmFence(node, confirmation) {
       await redis.set(

@@ -32,8 +32,10 @@ export {
 export {
   readBudget,
   readHistory,
+  readStepDurations,
   readSuccessRates,
   updateBudget,
   updateHistory,
+  updateStepDurations,
   updateSuccessRates,
 } from './shared-state.ts';

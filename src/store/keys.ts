@@ -26,6 +26,8 @@ export const keys = {
   fence: (node: string) => `nodeheal:fence:node:${node}`,
   /** Measured outcomes of each remedy per fault (JSON SuccessTable). */
   successRates: 'nodeheal:success-rates',
+  /** Recent durations of each ladder step per pool and fault (JSON DurationTable). */
+  stepDurations: 'nodeheal:step-durations',
   /** Heals in flight, pool health, storms and node history for the gates (JSON BudgetState). */
   budget: 'nodeheal:budget',
   /** The heal acting on a node (its id; expires unless renewed). */

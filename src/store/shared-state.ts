@@ -2,7 +2,12 @@
 // the gates' budget, the per-key triage histories (as the worker sees them) and the success
 // rates of remedies. `update` functions must be pure: they may run again on a conflict.
 import type { Redis } from 'ioredis';
-import { successTableSchema, type SuccessTable } from '../heal/index.ts';
+import {
+  durationTableSchema,
+  successTableSchema,
+  type DurationTable,
+  type SuccessTable,
+} from '../heal/index.ts';
 import { budgetStateSchema, type BudgetState } from '../safety/index.ts';
 import { faultHistorySchema, type FaultHistory } from '../triage/index.ts';
 import { casUpdate, jsonParser } from './cas.ts';
@@ -13,6 +18,7 @@ type Update<T, R> = (current: T | undefined) => { next: T | undefined; result: R
 const parseBudget = jsonParser<BudgetState>(budgetStateSchema);
 const parseHistory = jsonParser<FaultHistory>(faultHistorySchema);
 const parseRates = jsonParser<SuccessTable>(successTableSchema);
+const parseDurations = jsonParser<DurationTable>(durationTableSchema);
 
 /** The gates' shared budget state as stored; undefined when absent or unreadable. */
 export async function readBudget(redis: Redis): Promise<BudgetState | undefined> {
@@ -52,6 +58,23 @@ export async function updateSuccessRates(
   update: (current: SuccessTable) => SuccessTable,
 ): Promise<void> {
   await casUpdate(redis, keys.successRates, parseRates, (t) => ({
+    next: update(t ?? {}),
+    result: undefined,
+  }));
+}
+
+/** Recent durations of each step per (pool, fault, action); empty when none or unreadable. */
+export async function readStepDurations(redis: Redis): Promise<DurationTable> {
+  const raw = await redis.get(keys.stepDurations);
+  return (raw === null ? undefined : parseDurations(raw)) ?? {};
+}
+
+/** Atomic (compare-and-set) like the success rates: `update` must be pure. */
+export async function updateStepDurations(
+  redis: Redis,
+  update: (current: DurationTable) => DurationTable,
+): Promise<void> {
+  await casUpdate(redis, keys.stepDurations, parseDurations, (t) => ({
     next: update(t ?? {}),
     result: undefined,
   }));

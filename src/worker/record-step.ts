@@ -5,9 +5,11 @@ import type { HealRecord } from '../heal/index.ts';
 import { nextStep } from '../heal/index.ts';
 import type { Command, Observation } from '../heal/index.ts';
 import { healPhases, ratesFrom, recordStepResults, stepResults } from '../heal/index.ts';
+import { recordDurations, stepDurations } from '../heal/index.ts';
 import type { HealJob } from '../queue/index.ts';
 import { releaseLock } from '../store/index.ts';
 import { readSuccessRates, updateHistory, updateSuccessRates } from '../store/index.ts';
+import { updateStepDurations } from '../store/index.ts';
 import { markHealFinished } from '../triage/index.ts';
 import { forgetGate, releaseBudgetSlot } from './gate-step.ts';
 import { announce, flushEvents } from './heal-events.ts';
@@ -34,6 +36,10 @@ export async function advance(
     for (const r of results)
       deps.metrics.remedyAttempt(r.action, r.success ? 'success' : 'failure');
     await updateSuccessRates(deps.redis, (t) => recordStepResults(t, results));
+    // How long each attempt took, per pool: what `order: fastest` and the status page read.
+    const durations = stepDurations(record, next);
+    if (durations.length > 0)
+      await updateStepDurations(deps.redis, (t) => recordDurations(t, durations));
   }
   for (const t of next.transitions.slice(record.transitions.length)) announce(deps, next, t);
   return next;

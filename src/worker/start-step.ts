@@ -4,11 +4,11 @@
 // first step begins.
 import type { V1Node } from '@kubernetes/client-node';
 import { isDisruptive, newHealRecord, type HealCost, type HealRecord } from '../heal/index.ts';
-import { poolOf } from '../heal/index.ts';
+import { orderFastest, poolOf } from '../heal/index.ts';
 import type { HealJob } from '../queue/index.ts';
 import { matchFault } from '../rules/index.ts';
 import type { GateResult } from '../safety/index.ts';
-import { updateHistory } from '../store/index.ts';
+import { readStepDurations, readSuccessRates, updateHistory } from '../store/index.ts';
 import { markHealStarted } from '../triage/index.ts';
 import { poolReadyCount } from './capacity.ts';
 import { checkAndHold, rememberGate } from './gate-step.ts';
@@ -95,6 +95,16 @@ export async function startHeal(
     alert: job,
     ...(cost ? { cost } : {}),
   });
+  // `order: fastest`: the record's copy of the ladder is put in the order decided now, and why.
+  if (fault.order === 'fastest') {
+    const [durations, rates] = await Promise.all([
+      readStepDurations(deps.redis),
+      readSuccessRates(deps.redis),
+    ]);
+    const order = orderFastest(record.ladder, pool, fault.name, durations, rates);
+    record = { ...record, ladder: [...order.ladder], ladderOrder: order.note };
+    deps.logger.info({ healId, node: job.node, fault: fault.name, pool }, order.note);
+  }
   // Refused for good before anything acted (opt-out, control plane): the record says `skipped`
   // (the daily cap may instead send the heal straight to a disruptive step).
   record = await advance(

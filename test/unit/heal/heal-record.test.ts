@@ -27,6 +27,7 @@ describe('newHealRecord', () => {
       fault: 'node-not-ready',
       pool: 'general',
       ladder: NOT_READY,
+      ladderOrder: null,
       stepIndex: 0,
       stepState: 'pending',
       stepStartedAt: T0,

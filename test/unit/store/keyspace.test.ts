@@ -32,6 +32,7 @@ describe('the Redis keyspace', () => {
         'nodeheal:record:*',
         'nodeheal:records',
         'nodeheal:records:node:*',
+        'nodeheal:step-durations',
         'nodeheal:success-rates',
       ].sort(),
     );
