@@ -2,7 +2,6 @@
 // HTML when the client prefers text/html (the pages Grafana data links open). Read-only: the
 // admin API that changes things is `http/admin-router.ts`.
 //   200 ok · 400 bad id, node or query · 404 unknown heal · 503 Redis down
-import { successStats } from '../heal/index.ts';
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { HEAL_STATUSES } from '../heal/index.ts';
@@ -28,6 +27,7 @@ import {
   renderWaitingPage,
   type RenderContext,
 } from './render-html.ts';
+import { remediesView, renderRemediesPage } from './remedy-views.ts';
 
 export interface StatusDeps {
   store: HealStore;
@@ -113,22 +113,17 @@ export function statusRouter(deps: StatusDeps): Router {
 
   // ---- read-only pages ------------------------------------------------------------------------
 
-  // Measured success of each remedy per fault, over its last attempts (newest 100 kept).
-  router.get('/remedies', async (_req, res) => {
+  // Measured success of each remedy per fault, over its last attempts (newest 100 kept), the
+  // learned durations of each step per pool and fault (newest 20), and the expected time to heal.
+  router.get('/remedies', async (req, res) => {
     try {
-      const table = await deps.store.successRates();
-      const rates = Object.entries(table).map(([key, ring]) => {
-        const [fault, action] = key.split(':', 2);
-        const stats = successStats(ring);
-        return {
-          fault,
-          action,
-          attempts: stats.attempts,
-          successes: stats.successes,
-          rate: stats.rate,
-        };
-      });
-      res.set('Cache-Control', 'no-store').json({ rates });
+      const [rates, durations, records] = await Promise.all([
+        deps.store.successRates(),
+        deps.store.stepDurations?.() ?? {},
+        deps.store.list({ limit: MAX_LIST_LIMIT }),
+      ]);
+      const view = remediesView(rates, durations, records);
+      respond(req, res, view, () => renderRemediesPage(view, ctx()));
     } catch (error) {
       deps.logger?.error({ err: error }, 'status: success rates unavailable');
       res
