@@ -135,12 +135,14 @@ describe("nodeheal's ServiceAccount, bound to the chart's ClusterRole", () => {
   it('lists no resource but the few a heal reads', async () => {
     const listable = [];
     for (const r of resourcesServing('list')) if (await allowed('list', r)) listable.push(key(r));
-    // Node index and pool health, pods on the node being drained, and the provider objects
-    // (Machines, NodeClaims) that own a node.
+    // Node index and pool health, pods on the node being drained, the provider objects
+    // (Machines, NodeClaims) that own a node, and the PDBs of the namespaces of a node's pods
+    // (what a heal will disrupt, read per namespace before it acts).
     expect(listable.sort()).toEqual([
       'machines.cluster.x-k8s.io',
       'nodeclaims.karpenter.sh',
       'nodes',
+      'poddisruptionbudgets.policy',
       'pods',
     ]);
   });
