@@ -8,7 +8,7 @@
 // The rule below is written for this test to behave as the mixin's does; its signal is a node
 // condition of the test's own (`NodeheaTestFlapping`), which nodeheal's catalog does not know, so
 // the alert is all nodeheal has to go on.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -19,7 +19,7 @@ import { adminClients, uniqueName, type KubeClients } from '../stack/helpers/kub
 import { eventually } from '../stack/helpers/poll.ts';
 import { createNodePool, deleteNodePool, poolLabel, readyStatus } from '../stack/helpers/pool.ts';
 import { repoRoot } from '../stack/paths.ts';
-import { startAgentProcess, type AgentProcess } from './support/agent-process.ts';
+import { commandsRun, startAgentProcess, type AgentProcess } from './support/agent-process.ts';
 import { HARNESS_WEBHOOK_TOKEN, startHarness, type Harness } from './support/heal-harness.ts';
 import { nodehealKubeconfig } from './support/nodeheal-identity.ts';
 import {
@@ -118,14 +118,6 @@ afterAll(async () => {
   if (secretDir) rmSync(secretDir, { recursive: true, force: true });
 });
 
-function ranOn(agent: AgentProcess): string[] {
-  try {
-    return readFileSync(join(agent.stateDir, 'runs.log'), 'utf8').trim().split('\n');
-  } catch {
-    return [];
-  }
-}
-
 function story(heal: HealRecord): string {
   return JSON.stringify(heal.transitions.map((t) => `${t.kind}: ${t.detail}`));
 }
@@ -137,7 +129,7 @@ describe('an alert-only fault that resolved under nodeheal’s own cordon', () =
     // The cured node's reboot works: once it has run, the signal is gone for good.
     await eventually(
       `the reboot on ${curedVictim}`,
-      () => ranOn(agents[1]!).includes('reboot'),
+      () => commandsRun(agents[1]!).includes('reboot'),
       180_000,
     );
     await setNodeCondition(kube, curedVictim, FLAPPING, 'False', 'TestSteady');
@@ -157,7 +149,7 @@ describe('an alert-only fault that resolved under nodeheal’s own cordon', () =
 
     // The stuck node: the alert fired again once uncordoned, so the reboot was no cure; the
     // ladder went on and replaced the node, in the one heal.
-    expect(ranOn(agents[0]!)).toEqual(['reboot']);
+    expect(commandsRun(agents[0]!)).toEqual(['reboot']);
     expect(stuck.ladder[stuck.stepIndex]!.action, story(stuck)).toBe('replace');
     expect(stuck.outcomeReason, story(stuck)).toMatch(/replaced, capacity back/);
     expect((await harness!.healsFor(stuckVictim)).map((h) => h.id)).toEqual([stuck.id]);
@@ -171,7 +163,7 @@ describe('an alert-only fault that resolved under nodeheal’s own cordon', () =
     expect(replacedPool.filter((n) => readyStatus(n) === 'True')).toHaveLength(3);
 
     // The cured node: healed by the reboot, kept, schedulable, and the page says why.
-    expect(ranOn(agents[1]!)).toEqual(['reboot']);
+    expect(commandsRun(agents[1]!)).toEqual(['reboot']);
     expect(cured.ladder[cured.stepIndex]!.action, story(cured)).toBe('reboot');
     expect(cured.outcomeReason, story(cured)).toMatch(
       /reboot worked: .*stayed resolved for 45s after nodeheal uncordoned the node/,

@@ -6,7 +6,7 @@
 // (through the store's own update, as the worker writes it). Only the fault that opted in runs
 // reboot first; the other keeps the written order and pays for the slow remedy. Each real heal
 // adds its own durations to the history.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -17,7 +17,7 @@ import { setNodeCondition } from '../stack/helpers/faults.ts';
 import { adminClients, uniqueName, type KubeClients } from '../stack/helpers/kube.ts';
 import { createNodePool } from '../stack/helpers/pool.ts';
 import { repoRoot } from '../stack/paths.ts';
-import { startAgentProcess, type AgentProcess } from './support/agent-process.ts';
+import { commandsRun, startAgentProcess, type AgentProcess } from './support/agent-process.ts';
 import { startHarness, type Harness } from './support/heal-harness.ts';
 import { nodehealKubeconfig } from './support/nodeheal-identity.ts';
 import { shortDebounceCatalog } from './support/nodeheal-process.ts';
@@ -77,14 +77,6 @@ async function startAgent(node: string, condition: string): Promise<AgentProcess
   });
   agents.push(agent);
   return agent;
-}
-
-function runs(agent: AgentProcess): string[] {
-  try {
-    return readFileSync(join(agent.stateDir, 'runs.log'), 'utf8').trim().split('\n');
-  } catch {
-    return [];
-  }
 }
 
 /** Three earlier attempts of each remedy in this pool, for both faults: 14 s and 2 s. */
@@ -156,7 +148,7 @@ describe('order: fastest, learned from recorded step durations', () => {
     );
     expect(heal.transitions[0]?.detail, details).toContain('acting reboot (order: fastest: reboot');
     // Only the fast remedy ran on the host: the slow one was never needed.
-    expect(runs(agents[0]!)).toEqual(['clear-condition']);
+    expect(commandsRun(agents[0]!)).toEqual(['clear-condition']);
 
     // The real attempt was recorded next to the seeded ones: a 4th duration, shorter than 10 s.
     const table = await readStepDurations(harness.redis);
@@ -184,7 +176,7 @@ describe('order: fastest, learned from recorded step durations', () => {
     expect(heal.transitions.map((t) => `${t.kind}:${t.action}`)).toContain(
       'escalated:restart-kubelet',
     );
-    expect(runs(agents[1]!)).toEqual(['slow-restart-kubelet', 'clear-condition']);
+    expect(commandsRun(agents[1]!)).toEqual(['slow-restart-kubelet', 'clear-condition']);
 
     const table = await readStepDurations(harness.redis);
     const slow = table[durationKey(pool, WRITTEN, 'restart-kubelet')];

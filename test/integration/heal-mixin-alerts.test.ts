@@ -5,7 +5,7 @@
 // `for` is shortened to seconds here). The ladders cordon before a remedy, so that the remedy is
 // verified while nodeheal's own cordon has silenced the alert: the heal must not take that for
 // a cure.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -15,7 +15,7 @@ import { setNodeCondition, stopHeartbeat } from '../stack/helpers/faults.ts';
 import { adminClients, uniqueName, type KubeClients } from '../stack/helpers/kube.ts';
 import { createNodePool, deleteNodePool, poolLabel, readyStatus } from '../stack/helpers/pool.ts';
 import { repoRoot } from '../stack/paths.ts';
-import { startAgentProcess, type AgentProcess } from './support/agent-process.ts';
+import { commandsRun, startAgentProcess, type AgentProcess } from './support/agent-process.ts';
 import { HARNESS_WEBHOOK_TOKEN, startHarness, type Harness } from './support/heal-harness.ts';
 import { nodehealKubeconfig } from './support/nodeheal-identity.ts';
 import {
@@ -135,14 +135,6 @@ afterAll(async () => {
   if (secretDir) rmSync(secretDir, { recursive: true, force: true });
 });
 
-function ranOn(agent: AgentProcess): string[] {
-  try {
-    return readFileSync(join(agent.stateDir, 'runs.log'), 'utf8').trim().split('\n');
-  } catch {
-    return [];
-  }
-}
-
 async function poolNodes(pool: string) {
   return (await kube.core.listNode({ labelSelector: `${poolLabel}=${pool}` })).items;
 }
@@ -172,7 +164,7 @@ describe("kube-prometheus-stack's node alerts", () => {
       expect(heal.status, story).toBe('healed');
       // The remedy ran once, was not taken as a cure while the cordon silenced the alert, and
       // the heal went on to replace the node.
-      expect(ranOn(agent)).toEqual(remedy);
+      expect(commandsRun(agent)).toEqual(remedy);
       const kinds = heal.transitions.map((t) => t.kind);
       expect(kinds, story).toContain('escalated');
       expect(heal.ladder[heal.stepIndex]!.action, story).toBe('replace');

@@ -1,6 +1,6 @@
 // A real `nodeheal agent` process for one simulated node, with a catalog the test writes.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -70,4 +70,17 @@ export async function startAgentProcess(
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The commands the agent's fixture (test/agent-fixtures/record-run.sh) ran, in order: none when
+ * it wrote no runs.log yet. Any other read error is the test's failure, not "nothing ran".
+ */
+export function commandsRun(agent: Pick<AgentProcess, 'stateDir'>): string[] {
+  try {
+    return readFileSync(join(agent.stateDir, 'runs.log'), 'utf8').trim().split('\n');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
 }
