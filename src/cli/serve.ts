@@ -75,7 +75,7 @@ export async function serve(options: ServeOptions): Promise<() => Promise<void>>
   if (!credentials) logger.warn('webhook authentication is OFF (--insecure-no-auth)');
   const catalog = await loadRulesOrThrow(config.NODEHEAL_RULES);
 
-  const redis = producerConnection(config.NODEHEAL_REDIS_URL, config.NODEHEAL_REDIS_TIMEOUT_MS);
+  const redis = producerConnection(config.redis, config.NODEHEAL_REDIS_TIMEOUT_MS);
   redis.on('error', (error: Error) =>
     logger.debug({ err: error.message }, 'redis connection error'),
   );

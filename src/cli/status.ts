@@ -2,7 +2,7 @@
 // node, a table of the newest heals; with one, that node's heals with their transitions.
 // `--json` prints the same views as the HTTP API. Exit 0; 1 on bad input or when Redis cannot be
 // reached within 3 s.
-import { loadConfig } from '../config/index.ts';
+import { describeRedisTarget, loadConfig } from '../config/index.ts';
 import { redisHealStore } from '../store/index.ts';
 import { isDns1123Subdomain } from '../triage/index.ts';
 import { producerConnection } from '../queue/index.ts';
@@ -24,20 +24,6 @@ export interface StatusOptions {
 
 /** How long `nodeheal status` waits for Redis before giving up. */
 export const STATUS_REDIS_TIMEOUT_MS = 3000;
-
-/** The URL without its credentials, for messages. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.username || parsed.password) {
-      parsed.username = parsed.username ? '***' : '';
-      parsed.password = parsed.password ? '***' : '';
-    }
-    return parsed.toString();
-  } catch {
-    return '(invalid URL)';
-  }
-}
 
 function fail(message: string): number {
   process.stderr.write(`nodeheal status: ${message}\n`);
@@ -67,7 +53,7 @@ export async function status(node: string | undefined, options: StatusOptions): 
   const limit = parseLimit(options.limit);
   if (limit === undefined) return fail(`--limit must be an integer from 1 to ${MAX_LIST_LIMIT}`);
 
-  const redis = producerConnection(config.NODEHEAL_REDIS_URL, STATUS_REDIS_TIMEOUT_MS);
+  const redis = producerConnection(config.redis, STATUS_REDIS_TIMEOUT_MS);
   let lastError: Error | undefined;
   redis.on('error', (error: Error) => {
     lastError = error;
@@ -78,8 +64,8 @@ export async function status(node: string | undefined, options: StatusOptions): 
     } catch (error) {
       const reason = lastError?.message ?? (error instanceof Error ? error.message : String(error));
       return fail(
-        `Redis at ${redactRedisUrl(config.NODEHEAL_REDIS_URL)} is unreachable: ${reason} ` +
-          '(set NODEHEAL_REDIS_URL)',
+        `Redis at ${describeRedisTarget(config.redis)} is unreachable: ${reason} ` +
+          '(set NODEHEAL_REDIS_URL, or NODEHEAL_REDIS_SENTINELS and NODEHEAL_REDIS_SENTINEL_MASTER)',
       );
     }
     const store = redisHealStore(redis);

@@ -169,7 +169,7 @@ export async function worker(): Promise<() => Promise<void>> {
   const realDrainer = new KubeDrainer(kc, { logger });
   const providers = createProviders(kc, { logger });
   const recorder = new DryRunRecorder();
-  const redis = workerConnection(config.NODEHEAL_REDIS_URL);
+  const redis = workerConnection(config.redis);
   redis.on('error', (error: Error) =>
     logger.debug({ err: error.message }, 'redis connection error'),
   );

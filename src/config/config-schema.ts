@@ -19,6 +19,21 @@ export const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
     .default('redis://127.0.0.1:6379'),
+  /**
+   * Redis Sentinel instead of the URL: `host:port,...` of the Sentinels, and the master group name
+   * they watch. serve and worker follow the primary through a failover (redis-target.ts).
+   */
+  NODEHEAL_REDIS_SENTINELS: z.string().min(1).optional(),
+  NODEHEAL_REDIS_SENTINEL_MASTER: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'expected a master group name such as mymaster')
+    .optional(),
+  /** With Sentinel, the primary's credentials (with the URL they are part of the URL). */
+  NODEHEAL_REDIS_USERNAME: z.string().min(1).optional(),
+  NODEHEAL_REDIS_PASSWORD: z.string().min(1).optional(),
+  /** The Sentinels' own credentials, when they have `requirepass`. */
+  NODEHEAL_REDIS_SENTINEL_USERNAME: z.string().min(1).optional(),
+  NODEHEAL_REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
   NODEHEAL_LISTEN: hostPort.default('0.0.0.0:8080'),
   NODEHEAL_WEBHOOK_TOKEN: z.string().min(1).optional(),
   NODEHEAL_WEBHOOK_TOKEN_FILE: z.string().min(1).optional(),

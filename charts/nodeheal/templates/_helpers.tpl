@@ -119,8 +119,30 @@ seccompProfile:
       name: {{ .Values.redis.existingSecret }}
       key: {{ .Values.redis.existingSecretPasswordKey }}
 {{ end -}}
+{{- if .Values.redis.sentinel.sentinels }}
+{{- if .Values.redis.enabled }}
+{{- fail "redis.sentinel.sentinels and redis.enabled exclude each other: the in-chart Redis has no Sentinel" }}
+{{- end }}
+{{- /* The first line of this block may follow the password's secretKeyRef directly. */ -}}
+- name: NODEHEAL_REDIS_SENTINELS
+  value: {{ join "," .Values.redis.sentinel.sentinels | quote }}
+- name: NODEHEAL_REDIS_SENTINEL_MASTER
+  value: {{ required "redis.sentinel.masterName is required with redis.sentinel.sentinels" .Values.redis.sentinel.masterName | quote }}
+{{- if and .Values.redis.existingSecret .Values.redis.username }}
+- name: NODEHEAL_REDIS_USERNAME
+  value: {{ .Values.redis.username | quote }}
+{{- end }}
+{{- if .Values.redis.sentinel.existingSecretPasswordKey }}
+- name: NODEHEAL_REDIS_SENTINEL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "redis.existingSecret is required with redis.sentinel.existingSecretPasswordKey" .Values.redis.existingSecret }}
+      key: {{ .Values.redis.sentinel.existingSecretPasswordKey }}
+{{- end }}
+{{- else -}}
 - name: NODEHEAL_REDIS_URL
   value: {{ include "nodeheal.redisUrl" . | quote }}
+{{- end }}
 - name: NODEHEAL_DRY_RUN
   value: {{ .Values.config.dryRun | quote }}
 - name: NODEHEAL_LOG_LEVEL
