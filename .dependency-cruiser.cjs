@@ -56,6 +56,21 @@ module.exports = {
       to: { path: '^src/(intake|worker|status|http)/', pathNot: '^src/$1/' },
     },
     {
+      name: 'agent-stays-light',
+      severity: 'error',
+      comment:
+        "The node agent runs on every node: src/agent and `nodeheal agent` load no library of serve and worker (Kubernetes client, queue, Redis, express, metrics) and no folder that does; node:http comes from process.getBuiltinModule (an ESM import of it loads undici). Types only are fine. Measured in docs/benchmarks.md, 'Footprint'; test/unit/cli/agent-imports.test.ts checks what the running agent loads.",
+      from: { path: '^src/(agent/|cli/agent\\.ts$)' },
+      to: {
+        dependencyTypesNot: ['type-only'],
+        path: [
+          '^node_modules/(@kubernetes/client-node|bullmq|ioredis|express|prom-client)/',
+          '^src/(actions|kube|queue|store|metrics|http|intake|worker|status|providers|sources|notify|hooks|signals|config)/',
+          '^(node:)?http$',
+        ],
+      },
+    },
+    {
       name: 'only-cli-wires',
       severity: 'error',
       comment: 'Nothing but main.ts imports the cli.',

@@ -4,9 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { LineCounter, isMap, isNode, isScalar, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
 import { z } from 'zod';
-import { HOST_COMMANDS } from '../actions/index.ts';
 import type { HostCommand } from '../actions/index.ts';
 import { isDuration, parseDuration } from '../rules/index.ts';
+import { AGENT_HOST_COMMANDS } from './host-command-names.ts';
 
 /** A command that ran longer than its timeout gets SIGTERM, then SIGKILL this much later. */
 export const DEFAULT_KILL_GRACE_MS = 5_000;
@@ -96,7 +96,7 @@ const commandSchema = z.strictObject({
     .optional(),
 });
 
-const hostCommandNames: readonly string[] = HOST_COMMANDS;
+const hostCommandNames: readonly string[] = AGENT_HOST_COMMANDS;
 
 export const agentCatalogSchema = z.strictObject({
   version: z.literal(1, 'version must be 1'),
@@ -107,7 +107,7 @@ export const agentCatalogSchema = z.strictObject({
         .string()
         .refine(
           (name) => hostCommandNames.includes(name),
-          `not a host command; expected one of ${HOST_COMMANDS.join(', ')}`,
+          `not a host command; expected one of ${AGENT_HOST_COMMANDS.join(', ')}`,
         ),
       commandSchema,
     )
@@ -157,7 +157,7 @@ function formatPath(path: readonly PropertyKey[]): string {
  * Parses and validates an agent catalog.
  *
  * - One YAML document: `version: 1`, optional `outputTailBytes` (256–65536, default 4096), and
- *   `commands`, a mapping from a host command name (`HOST_COMMANDS`) to its entry.
+ *   `commands`, a mapping from a host command name (`AGENT_HOST_COMMANDS`) to its entry.
  * - An entry has `argv` (a non-empty list of non-empty strings; argv[0] absolute or a bare
  *   name, never relative), `timeout` (1s–1h), optional `killGrace` (0–5m, default 5s),
  *   optional `env` (names `[A-Za-z_][A-Za-z0-9_]*`), optional `description`. No other keys.

@@ -1,7 +1,7 @@
 // Starts the node agent: loads its catalog and secret, opens the authenticated command port and
 // the loopback health port. Nothing here talks to the Kubernetes API: the agent must work while
 // kubelet, the container runtime or the API server is down.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { Logger } from '../log/index.ts';
 import { catalogCommand, loadAgentCatalogFile } from './agent-catalog.ts';
 import { AgentConfigError, type AgentConfig } from './agent-config.ts';
@@ -10,6 +10,12 @@ import { runRecordedCommand } from './recorded-command.ts';
 import { ResultStore } from './result-store.ts';
 import { AgentSecretFile } from './secret-file.ts';
 import { startSelfFenceWatchdog, type SelfFenceWatchdog } from './self-fence-watchdog.ts';
+
+// node:http through getBuiltinModule, not `import`: an ESM import of a builtin builds a facade
+// that reads every export, and node:http's lazy WebSocket, CloseEvent and MessageEvent getters
+// then load the bundled undici (with http2, worker_threads...): about 5 MB resident the agent
+// would keep for nothing (measured: docs/benchmarks.md, "Footprint").
+const { createServer } = process.getBuiltinModule('node:http');
 
 export interface RunningAgent {
   /** `host:port` the command port listens on. */
