@@ -21,33 +21,23 @@
 // BENCH_PODS (default 110), BENCH_BACKOFF_MAX_MS and BENCH_POLL_MS (KubeDrainer tuning; unset =
 // nodeheal's defaults).
 import { spawn } from 'node:child_process';
-import type { V1ReplicaSet } from '@kubernetes/client-node';
 import { DEFAULT_DRAIN_OPTIONS, KubeDrainer, type DrainProgress } from '../../src/actions/drain.ts';
 import { KubeNodeOps } from '../../src/actions/kube-node-ops.ts';
-import { adminClients, mergePatch, type KubeClients } from '../stack/helpers/kube.ts';
+import { adminClients, type KubeClients } from '../stack/helpers/kube.ts';
 import { eventually } from '../stack/helpers/poll.ts';
 import { createNodePool } from '../stack/helpers/pool.ts';
-import {
-  createDaemonSet,
-  createNamespace,
-  isRunningAndReady,
-  podsOnNode,
-} from '../stack/helpers/workloads.ts';
+import { createDaemonSet, createNamespace, podsOnNode } from '../stack/helpers/workloads.ts';
 import { startStack } from '../stack/stack.ts';
 import { watchDisruption, type DisruptionReport } from './disruption.ts';
 import { disruptionLine, printDisruptionTable } from './disruption-table.ts';
+import { drainScenarios, prepareNode } from './drain-scenario.ts';
 import { measureDueToFirstAction } from './due-to-action.ts';
 import { startHealRunner, type HealRunner } from './heal-run.ts';
 
 type Tool = 'nodeheal' | 'kubectl' | 'heal';
-interface Scenario {
-  name: string;
-  pdb: boolean;
-}
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
 const podCount = Number(process.env.BENCH_PODS ?? 110);
-const perReplicaSet = 10;
 // Tuning knobs of KubeDrainer, to explore; unset means nodeheal's defaults.
 const drainerTuning = {
   ...(process.env.BENCH_BACKOFF_MAX_MS
@@ -55,102 +45,7 @@ const drainerTuning = {
     : {}),
   ...(process.env.BENCH_POLL_MS ? { pollIntervalMs: Number(process.env.BENCH_POLL_MS) } : {}),
 };
-const scenarios: Scenario[] = [
-  { name: `${podCount} pods, no PDB`, pdb: false },
-  { name: `${podCount} pods, PDB minAvailable n-1 per ReplicaSet`, pdb: true },
-];
-
-async function setUnschedulable(kube: KubeClients, nodes: string[], value: boolean) {
-  await Promise.all(
-    nodes.map((name) =>
-      kube.core.patchNode({ name, body: { spec: { unschedulable: value } } }, mergePatch),
-    ),
-  );
-}
-
-function replicaSet(name: string, replicas: number, emptyDir: boolean): V1ReplicaSet {
-  const labels = { app: name };
-  return {
-    metadata: { name, labels },
-    spec: {
-      replicas,
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: {
-          terminationGracePeriodSeconds: 1,
-          containers: [
-            {
-              name: 'app',
-              image: 'registry.k8s.io/pause:3.10',
-              ...(emptyDir ? { volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] } : {}),
-            },
-          ],
-          ...(emptyDir ? { volumes: [{ name: 'scratch', emptyDir: {} }] } : {}),
-        },
-      },
-    },
-  };
-}
-
-/** A fresh node with `podCount` ReplicaSet pods (and the DaemonSet's), every pod Running. */
-async function prepareNode(
-  kube: KubeClients,
-  receivers: string[],
-  id: string,
-  scenario: Scenario,
-): Promise<{ node: string; namespace: string }> {
-  await setUnschedulable(kube, receivers, true);
-  const [node] = await createNodePool(kube, {
-    name: id,
-    size: 1,
-    labels: { 'bench/role': 'target' },
-  });
-  const namespace = `${id}-ns`;
-  await createNamespace(kube, namespace);
-  const sets = Math.ceil(podCount / perReplicaSet);
-  for (let i = 0; i < sets; i++) {
-    const replicas = Math.min(perReplicaSet, podCount - i * perReplicaSet);
-    const name = `rs-${i}`;
-    await kube.apps.createNamespacedReplicaSet({
-      namespace,
-      body: replicaSet(name, replicas, i % 4 === 1),
-    });
-    if (scenario.pdb) {
-      await kube.policy.createNamespacedPodDisruptionBudget({
-        namespace,
-        body: {
-          metadata: { name },
-          spec: { minAvailable: replicas - 1, selector: { matchLabels: { app: name } } },
-        },
-      });
-    }
-  }
-  await eventually(
-    `${podCount} pods Running on ${node}`,
-    async () => {
-      const pods = (await podsOnNode(kube, node!)).filter(
-        (p) => p.metadata?.namespace === namespace && isRunningAndReady(p),
-      );
-      return pods.length === podCount;
-    },
-    180_000,
-    500,
-  );
-  if (scenario.pdb) {
-    // Every PDB has seen its pods (otherwise evictions get 429 for a budget not yet computed).
-    await eventually(
-      'PDBs computed',
-      async () => {
-        const list = await kube.policy.listNamespacedPodDisruptionBudget({ namespace });
-        return list.items.every((p) => (p.status?.currentHealthy ?? 0) > 0);
-      },
-      60_000,
-    );
-  }
-  await setUnschedulable(kube, receivers, false);
-  return { node: node!, namespace };
-}
+const scenarios = drainScenarios(podCount);
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -193,7 +88,7 @@ try {
       const tools: Tool[] = healer ? [...drains, 'heal'] : drains;
       for (const tool of tools) {
         const id = `${{ nodeheal: 'nh', kubectl: 'kc', heal: 'hl' }[tool]}-s${s}-r${round}`;
-        const { node, namespace } = await prepareNode(kube, receivers, id, scenario);
+        const { node, namespace } = await prepareNode(kube, receivers, id, scenario, podCount);
         const monitor = await watchDisruption(kube, namespace, node);
         const events: (DrainProgress & { at: number })[] = [];
         const started = performance.now();
