@@ -43,6 +43,11 @@ export interface StackOptions {
   /** How long a silent node stays Ready before kube-controller-manager marks it (default 16 s). */
   nodeMonitorGracePeriodSeconds?: number;
   /**
+   * KWOK's node Lease duration (default 8 s, renewed every quarter of it). Large pools use a
+   * kubelet's 40 s: 1,000 nodes renewing every 2 s would be 500 writes/s on two cores.
+   */
+  nodeLeaseDurationSeconds?: number;
+  /**
    * Where the apiserver appends its audit log of nodeheal's ServiceAccounts (see audit.ts);
    * outside the run dir so that it outlives the stack. Default: `<runDir>/kube-apiserver/audit.log`.
    */
@@ -447,7 +452,7 @@ async function startKwok(stack: Stack, pki: Pki): Promise<void> {
       '--manage-all-nodes=false',
       `--manage-nodes-with-label-selector=${kwokManagedLabel}=${kwokManagedValue}`,
       // Lease renewed every 2 s: a node that stops renewing is noticed within the grace period.
-      '--node-lease-duration-seconds=8',
+      `--node-lease-duration-seconds=${stack.options.nodeLeaseDurationSeconds ?? 8}`,
       '--cidr=10.244.0.1/16',
       '--node-ip=10.200.0.1',
       `--server-address=127.0.0.1:${port}`,

@@ -16,10 +16,17 @@ import { shortDebounceCatalog } from './nodeheal-process.ts';
 
 export interface HarnessOptions {
   kubeconfig: string;
+  /** fault name -> settings set on it in the catalog (`approval: outage`, `order: fastest`). */
+  faultSettings?: Record<string, Record<string, string>>;
   /** fault name -> ladder (action, timeout) overriding the shipped catalog. */
   ladders?: Record<string, { action: string; timeout: string }[]>;
   workerEnv?: Record<string, string>;
   workers?: number;
+  /**
+   * Run serve and one worker as a single `nodeheal all` process (the process is both the serve
+   * and `workers[0]`); `workers` then counts further worker processes.
+   */
+  allInOne?: boolean;
 }
 
 export interface WorkerProcess {
@@ -37,6 +44,8 @@ export interface Harness {
   redisUrl: string;
   store: HealStore;
   serveUrl: string;
+  /** The serve process (with `allInOne`, the `nodeheal all` process, also `workers[0]`). */
+  serveProcess: WorkerProcess;
   workers: WorkerProcess[];
   startWorker: () => Promise<WorkerProcess>;
   fire: (
@@ -71,11 +80,16 @@ function catalog(options: HarnessOptions): string {
     if (index < 0) throw new Error(`no fault ${name} in the catalog`);
     doc.setIn(['faults', index, 'ladder'], doc.createNode(ladder));
   }
+  for (const [name, settings] of Object.entries(options.faultSettings ?? {})) {
+    const index = faults.findIndex((f) => f.name === name);
+    if (index < 0) throw new Error(`no fault ${name} in the catalog`);
+    for (const [key, value] of Object.entries(settings)) doc.setIn(['faults', index, key], value);
+  }
   return doc.toString();
 }
 
 function spawnRole(
-  role: 'serve' | 'worker',
+  role: 'serve' | 'worker' | 'all',
   env: Record<string, string>,
   url: string,
 ): WorkerProcess {
@@ -117,55 +131,55 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     NODEHEAL_LOG_LEVEL: 'info',
   };
   const serveUrl = `http://127.0.0.1:${servePort}`;
-  const serve = spawnRole(
-    'serve',
-    {
-      ...common,
-      NODEHEAL_LISTEN: `127.0.0.1:${servePort}`,
-      NODEHEAL_WEBHOOK_TOKEN: token,
-      NODEHEAL_ADMIN_TOKEN: HARNESS_ADMIN_TOKEN,
-    },
-    serveUrl,
-  );
-  await eventually(
-    `nodeheal serve (${serve.output().slice(-300)})`,
-    async () => (await fetch(`${serveUrl}/healthz`)).ok,
-    30_000,
-  );
-
-  const workers: WorkerProcess[] = [];
-  const startWorker = async () => {
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const w = spawnRole(
-      'worker',
-      {
-        ...common,
-        NODEHEAL_WORKER_LISTEN: `127.0.0.1:${port}`,
-        NODEHEAL_POOL_LABELS: 'nodeheal.test/pool',
-        NODEHEAL_PROVIDERS: JSON.stringify([
-          { selector: { 'node-role.kubernetes.io/worker': '' }, provider: 'kwok' },
-        ]),
-        NODEHEAL_VERIFY_POLL_MS: '300',
-        NODEHEAL_DEFER_MS: '1000',
-        NODEHEAL_WORKER_LOCK_MS: '4000',
-        NODEHEAL_WORKER_STALLED_MS: '1000',
-        NODEHEAL_DRAIN_SKIP_WAIT_MS: '2000',
-        NODEHEAL_DRAIN_UNMANAGED: 'evict',
-        NODEHEAL_SAFETY: JSON.stringify({ nodeCooldownMs: 0, stormCooldownMs: 3000 }),
-        ...options.workerEnv,
-      },
-      url,
-    );
-    await eventually(
-      `nodeheal worker (${w.output().slice(-300)})`,
+  const serveEnv = {
+    NODEHEAL_LISTEN: `127.0.0.1:${servePort}`,
+    NODEHEAL_WEBHOOK_TOKEN: token,
+    NODEHEAL_ADMIN_TOKEN: HARNESS_ADMIN_TOKEN,
+  };
+  const workerEnv = (port: number) => ({
+    NODEHEAL_WORKER_LISTEN: `127.0.0.1:${port}`,
+    NODEHEAL_POOL_LABELS: 'nodeheal.test/pool',
+    NODEHEAL_PROVIDERS: JSON.stringify([
+      { selector: { 'node-role.kubernetes.io/worker': '' }, provider: 'kwok' },
+    ]),
+    NODEHEAL_VERIFY_POLL_MS: '300',
+    NODEHEAL_DEFER_MS: '1000',
+    NODEHEAL_WORKER_LOCK_MS: '4000',
+    NODEHEAL_WORKER_STALLED_MS: '1000',
+    NODEHEAL_DRAIN_SKIP_WAIT_MS: '2000',
+    NODEHEAL_DRAIN_UNMANAGED: 'evict',
+    NODEHEAL_SAFETY: JSON.stringify({ nodeCooldownMs: 0, stormCooldownMs: 3000 }),
+    ...options.workerEnv,
+  });
+  const healthy = async (what: string, proc: WorkerProcess, url: string) =>
+    eventually(
+      `${what} (${proc.output().slice(-300)})`,
       async () => (await fetch(`${url}/healthz`)).ok,
       30_000,
     );
+
+  const workers: WorkerProcess[] = [];
+  let serve: WorkerProcess;
+  if (options.allInOne) {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    serve = spawnRole('all', { ...common, ...serveEnv, ...workerEnv(port) }, url);
+    await healthy('nodeheal all (serve)', serve, serveUrl);
+    await healthy('nodeheal all (worker)', serve, url);
+    workers.push(serve);
+  } else {
+    serve = spawnRole('serve', { ...common, ...serveEnv }, serveUrl);
+    await healthy('nodeheal serve', serve, serveUrl);
+  }
+  const startWorker = async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const w = spawnRole('worker', { ...common, ...workerEnv(port) }, url);
+    await healthy('nodeheal worker', w, url);
     workers.push(w);
     return w;
   };
-  for (let i = 0; i < (options.workers ?? 1); i++) await startWorker();
+  for (let i = 0; i < (options.workers ?? (options.allInOne ? 0 : 1)); i++) await startWorker();
 
   const redis = new Redis(redisUrl);
   const store = redisHealStore(redis);
@@ -212,6 +226,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     redisUrl,
     store,
     serveUrl,
+    serveProcess: serve,
     workers,
     startWorker,
     fire: (node, alertname, labels = {}, startsAt = new Date(Date.now() - 5000)) =>
