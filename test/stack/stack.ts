@@ -1,7 +1,7 @@
 // The local stack: real servers on loopback, each with a free port, its own directory and log,
 // readiness awaited, and torn down on stop, on exit, on Ctrl-C, and (attached mode) even when
 // the parent is SIGKILLed.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -210,6 +210,18 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   return stack;
 }
 
+/**
+ * A copy of queue/redis.conf in `dir`, for a Redis to start from: Redis rewrites its config file
+ * on `CONFIG REWRITE`, which Sentinel sends on every failover, and the repository's file must
+ * never be what it rewrites.
+ */
+export function redisConfigCopy(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const copy = join(dir, 'redis.conf');
+  copyFileSync(join(repoRoot, 'queue', 'redis.conf'), copy);
+  return copy;
+}
+
 /** Starts a Redis (with queue/redis.conf) in `stack`; a test may start a private one to stop at will. */
 export async function startRedis(stack: Stack, name = 'redis'): Promise<ManagedProcess> {
   const port = await freePort();
@@ -218,7 +230,7 @@ export async function startRedis(stack: Stack, name = 'redis'): Promise<ManagedP
     name,
     dir,
     command: debianBinaries.redisServer.path,
-    args: [join(repoRoot, 'queue', 'redis.conf')]
+    args: [redisConfigCopy(dir)]
       .concat(['--port', String(port), '--bind', '127.0.0.1', '--dir', dir])
       .concat(['--daemonize', 'no', '--logfile', '""', '--save', '""']),
   });
