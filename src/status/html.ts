@@ -25,10 +25,23 @@ const ESCAPES: Record<string, string> = {
  * Escapes text for HTML element content and double- or single-quoted attribute values.
  *
  * - `&`, `<`, `>`, `"`, `'` and `` ` `` become character references.
+ * - Control characters other than tab, line feed and carriage return (NUL, ESC, DEL...: a label
+ *   value may carry them, and HTML has no place for them) are shown as their Unicode control
+ *   pictures (U+2400 to U+2421: NUL reads ␀), so the page shows what the alert held.
  * - Everything else (Unicode included) is kept as is; the page is served as UTF-8.
  */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"'`]/g, (c) => ESCAPES[c] ?? c);
+  return text
+    .replace(/[&<>"'`]/g, (c) => ESCAPES[c] ?? c)
+    .replace(CONTROL_CHARACTERS, (c) => controlPicture(c.charCodeAt(0)));
+}
+
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+
+/** U+2400 + code for C0 controls, U+2421 for DEL. */
+function controlPicture(code: number): string {
+  return String.fromCharCode(code === 0x7f ? 0x2421 : 0x2400 + code);
 }
 
 /** Values `html` accepts: escaped text, trusted fragments, lists of either, or nothing. */
