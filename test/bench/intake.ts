@@ -16,7 +16,9 @@
 // (default 2), BENCH_SIZES (alerts per request, default 1,10,100), BENCH_FRESH=0 (skip the fresh
 // rows), BENCH_REDIS_STATS=1 prints Redis' INFO commandstats per alert for each nodeheal row,
 // BENCH_CPU_PROF=<dir> runs nodeheal under `node --cpu-prof` and writes its profile
-// there when it stops.
+// there when it stops. BENCH_FSYNC=everysec,always measures nodeheal's rows again with each Redis
+// `appendfsync` mode in turn (CONFIG SET on the same Redis; default: queue/redis.conf's own), so
+// the durability setting's cost is read side by side from one run.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -70,6 +72,8 @@ const FIXED_RATE = 500;
 const SIZES = sizesFromEnv();
 // Profiling one case: BENCH_SIZES=1 runs only the 1-alert rows; BENCH_FRESH=0 skips the fresh rows.
 const runFresh = process.env.BENCH_FRESH !== '0';
+// Redis appendfsync modes to measure nodeheal under; empty: leave queue/redis.conf's setting.
+const FSYNC_MODES = (process.env.BENCH_FSYNC ?? '').split(',').filter((m) => m !== '');
 
 const TARGETS = {
   alertsPerSecondAt100: 20_000,
@@ -209,8 +213,10 @@ async function startNodeheal(stack: Stack, redisUrl: string): Promise<Target> {
       NODEHEAL_REDIS_URL: redisUrl,
       NODEHEAL_LISTEN: `127.0.0.1:${port}`,
       NODEHEAL_LOG_LEVEL: 'warn',
-      // No Kubernetes: a kubeconfig that does not exist (serve carries on without a node cache).
-      KUBECONFIG: join(stack.info.runDir, 'no-such-kubeconfig'),
+      // No Kubernetes unless BENCH_KUBECONFIG names a cluster: a kubeconfig that does not exist
+      // (serve carries on without a node cache). With one, serve watches that cluster's Nodes and
+      // every alert is resolved against their index (npm run bench:scale: 1,000 nodes).
+      KUBECONFIG: process.env.BENCH_KUBECONFIG ?? join(stack.info.runDir, 'no-such-kubeconfig'),
     },
   });
   const target: Target = { name: 'nodeheal', url: `http://127.0.0.1:${port}`, proc };
@@ -237,6 +243,8 @@ async function startBare(stack: Stack): Promise<Target> {
 
 interface Row {
   target: Target['name'];
+  /** Redis' appendfsync during the run. */
+  fsync: string;
   variant: 'repeat' | 'fresh' | `fixed ${number}/s`;
   alerts: number;
   reqPerSec: number;
@@ -310,6 +318,7 @@ async function measure(
   const reqPerSec = r['2xx'] / r.duration;
   const row: Row = {
     target: target.name,
+    fsync: currentFsync,
     variant,
     alerts,
     reqPerSec,
@@ -321,7 +330,7 @@ async function measure(
     cpu,
   };
   console.log(
-    `  ${row.target.padEnd(8)} ${row.variant.padEnd(13)} ${String(alerts).padStart(3)} alerts/req: ` +
+    `  ${row.target.padEnd(8)} ${row.fsync.padEnd(8)} ${row.variant.padEnd(13)} ${String(alerts).padStart(3)} alerts/req: ` +
       `${fmt(row.reqPerSec)} req/s, ${fmt(row.alertsPerSec)} alerts/s, ` +
       `p50 ${row.p50} ms, p99 ${row.p99} ms, non-2xx ${row.non2xx}, errors ${row.errors}` +
       (cpu
@@ -432,6 +441,20 @@ function cpuSince(
   };
 }
 
+let currentFsync = '?';
+
+/** Sets Redis' appendfsync when `mode` is given; returns the setting in force. */
+async function redisFsync(redisUrl: string, mode?: string): Promise<string> {
+  const client = new Redis(redisUrl);
+  try {
+    if (mode) await client.config('SET', 'appendfsync', mode);
+    const [, value] = (await client.config('GET', 'appendfsync')) as [string, string];
+    return value;
+  } finally {
+    client.disconnect();
+  }
+}
+
 function pct(n: number): string {
   return `${Math.round(n)} %`;
 }
@@ -465,6 +488,7 @@ function fmt(n: number): string {
 function table(rows: Row[]): string {
   const header = [
     'target',
+    'appendfsync',
     'payload',
     'alerts/req',
     'req/s',
@@ -481,6 +505,7 @@ function table(rows: Row[]): string {
   ];
   const lines = rows.map((r) => [
     r.target,
+    r.fsync,
     r.variant,
     String(r.alerts),
     fmt(r.reqPerSec),
@@ -496,7 +521,7 @@ function table(rows: Row[]): string {
     r.cpu ? pct(r.cpu.other) : '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]?.length ?? 0)));
-  const right = new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+  const right = new Set([3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
   const render = (cells: string[]) =>
     `| ${cells.map((c, i) => (right.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join(' | ')} |`;
   const rule = `| ${widths.map((w, i) => (right.has(i) ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`;
@@ -540,6 +565,7 @@ try {
   }
 
   const rows: Row[] = [];
+  currentFsync = await redisFsync(redisUrl);
   for (const size of SIZES) {
     const body = { fixed: repeatPayload(size) };
     for (const target of [bare, nodeheal]) {
@@ -555,6 +581,25 @@ try {
     ? await measure(nodeheal, `fixed ${FIXED_RATE}/s`, 1, { fixed: repeatPayload(1) }, FIXED_RATE)
     : undefined;
   if (fixed) rows.push(fixed);
+  // The same nodeheal rows under each asked-for appendfsync mode (the bare endpoint has no Redis).
+  for (const mode of FSYNC_MODES) {
+    currentFsync = await redisFsync(redisUrl, mode);
+    for (const size of SIZES) {
+      rows.push(await measure(nodeheal, 'repeat', size, { fixed: repeatPayload(size) }));
+    }
+    if (runFresh) rows.push(await measure(nodeheal, 'fresh', 100, { fresh: 100 }));
+    if (SIZES.includes(1)) {
+      rows.push(
+        await measure(
+          nodeheal,
+          `fixed ${FIXED_RATE}/s`,
+          1,
+          { fixed: repeatPayload(1) },
+          FIXED_RATE,
+        ),
+      );
+    }
+  }
 
   const find = (target: Row['target'], variant: Row['variant'], alerts: number) =>
     rows.find((r) => r.target === target && r.variant === variant && r.alerts === alerts);
