@@ -13,6 +13,10 @@ export const EVENT_REASONS = [
   'HealSucceeded',
   'HealAbandoned',
   'HealSkipped',
+  // `approval: outage`: a disruptive step of a Ready node waits for an operator (Warning), and
+  // was approved.
+  'HealAwaitingApproval',
+  'HealApproved',
 ] as const;
 export type EventReason = (typeof EVENT_REASONS)[number];
 

@@ -32,7 +32,8 @@ function formatFault(fault: Fault, alerts: string): string {
     .map((step) => `${step.action} ${formatDuration(step.timeoutMs)}`)
     .join(' → ');
   const order = fault.order === 'fastest' ? ' (order: fastest)' : '';
-  return `  ${fault.name}: ${alerts}; debounce ${formatDuration(fault.debounceMs)}; ${ladder}${order}\n`;
+  const approval = fault.approval === 'outage' ? ' (approval: outage)' : '';
+  return `  ${fault.name}: ${alerts}; debounce ${formatDuration(fault.debounceMs)}; ${ladder}${order}${approval}\n`;
 }
 
 /** What a valid catalog contains: one line per fault, then the generic ladder. */

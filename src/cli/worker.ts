@@ -26,6 +26,7 @@ import { redisHealStore } from '../store/index.ts';
 import {
   healProcessor,
   healsAbandoned,
+  healsAwaitingApproval,
   healsInProgress,
   stepHooks,
   type RunnerDeps,
@@ -39,6 +40,7 @@ import {
   createHealMetrics,
   observeAgentUnreachable,
   observeHealsAbandoned,
+  observeHealsAwaitingApproval,
   observeHealsInProgress,
   observeReplacementNotReady,
   observeHealFinished,
@@ -238,6 +240,7 @@ export async function worker(): Promise<() => Promise<void>> {
     catalog: () => catalog,
     safety: workerConfig.NODEHEAL_SAFETY ?? {},
     windows: workerConfig.NODEHEAL_MAINTENANCE_WINDOWS ?? [],
+    approvalRules: workerConfig.NODEHEAL_APPROVAL ?? [],
     nodeStartupTimeoutMs: workerConfig.NODEHEAL_NODE_STARTUP_TIMEOUT_MS,
     uncordonSettleMs: workerConfig.NODEHEAL_UNCORDON_SETTLE_MS,
     poolLabels: workerConfig.poolLabels,
@@ -303,6 +306,7 @@ export async function worker(): Promise<() => Promise<void>> {
     await withTimeout(2000, async () => {
       observeHealsInProgress(metrics, await healsInProgress(gaugeDeps));
       observeHealsAbandoned(metrics, await healsAbandoned(gaugeDeps));
+      observeHealsAwaitingApproval(metrics, await healsAwaitingApproval(gaugeDeps));
     }).catch((error: unknown) =>
       logger.debug({ err: error }, 'heal gauges not refreshed for this scrape'),
     );

@@ -1,7 +1,7 @@
 // Configuration of `nodeheal worker`, from the environment, validated at start.
 import { z } from 'zod';
 import { providerNameSchema, providerRulesSchema } from '../providers/index.ts';
-import { DEFAULT_POOL_LABELS } from '../heal/index.ts';
+import { approvalRulesSchema, DEFAULT_POOL_LABELS } from '../heal/index.ts';
 import { hooksSchema } from '../hooks/index.ts';
 import { notifySinksSchema } from '../notify/index.ts';
 import {
@@ -59,6 +59,13 @@ export const workerEnvSchema = z.object({
    * outside them, reboot, drain and replace of a Ready node wait (gate `window`).
    */
   NODEHEAL_MAINTENANCE_WINDOWS: json(maintenanceWindowsSchema).optional(),
+  /**
+   * Pools whose heals ask a human before an outage (JSON list of { selector, approval }, first
+   * match wins; `approval: outage` in remedies.yaml does the same per fault): a drain, reboot or
+   * replace of a Ready node that would leave a workload without a replica, lose local data or
+   * evict a pod nothing recreates waits for approval (gate `approval`).
+   */
+  NODEHEAL_APPROVAL: json(approvalRulesSchema).optional(),
   /** Prometheus that answers the blockers' queries (for example http://prometheus:9090). */
   NODEHEAL_PROMETHEUS_URL: z.url().optional(),
   /**

@@ -105,3 +105,17 @@ export {
   type PodCost,
   type PodCostKind,
 } from './heal-cost.ts';
+export {
+  ANNOTATION_APPROVE,
+  ANNOTATION_REJECT,
+  annotationDecision,
+  approvalAnswer,
+  approvalDecisionSchema,
+  approvalFor,
+  approvalRulesSchema,
+  outageCauses,
+  type ApprovalAnswer,
+  type ApprovalDecision,
+  type ApprovalQuestion,
+  type ApprovalRule,
+} from './approval.ts';

@@ -47,12 +47,15 @@ export function safetyBlocked(
     // Already waiting on this very gate: nothing new to record.
     if (d.stepState === 'pending' && d.gate === gate) return undefined;
     const until = o.until ?? ctx.now;
+    // An operator's answer has no time to ask again at: the detail says what it waits for.
     push(
       d,
       ctx,
       'held',
       'pending',
-      `${step.action} waits for safety gate ${gate}: ${detail}; asking again at ${iso(until)}`,
+      gate === 'approval'
+        ? detail
+        : `${step.action} waits for safety gate ${gate}: ${detail}; asking again at ${iso(until)}`,
     );
     d.stepState = 'pending';
     d.deadline = until;

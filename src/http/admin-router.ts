@@ -1,12 +1,13 @@
 // The admin API, behind the admin token: pause and resume all healing, cancel a running heal,
-// confirm an unreachable node is down (fence).
-//   POST /admin/pause, /admin/resume, /heals/:id/cancel, /heals/:id/fence; GET /admin/pause
+// confirm an unreachable node is down (fence), approve or reject a heal (`approval: outage`).
+//   POST /admin/pause, /admin/resume, /heals/:id/cancel, /heals/:id/fence,
+//   /heals/:id/approve, /heals/:id/reject; GET /admin/pause
 //   200/202 ok · 400 bad id or body · 401 missing or wrong admin token · 403 admin API disabled
 //   (no token configured) · 404 unknown heal · 409 heal already finished · 413 body too large ·
 //   503 Redis down
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import type { HealRecord } from '../heal/index.ts';
+import type { ApprovalDecision, HealRecord } from '../heal/index.ts';
 import { firstIssue, HEAL_ID_PATTERN, statusLinks, type StatusDeps } from '../status/index.ts';
 import type { PauseState } from '../store/index.ts';
 import { checkAuthorization, wwwAuthenticateHeader } from './auth.ts';
@@ -18,8 +19,8 @@ const pauseBodySchema = z
   .object({ reason: z.string().max(1000, 'reason is at most 1000 characters').optional() })
   .strict();
 
-/** POST /heals/:id/fence: who confirms (shown with the admin actor) and why. */
-const fenceBodySchema = z
+/** POST /heals/:id/fence, /approve, /reject: who decides (shown with the admin actor) and why. */
+const decisionBodySchema = z
   .object({
     by: z
       .string()
@@ -153,7 +154,7 @@ export function adminRouter(deps: StatusDeps): Router {
   });
 
   router.post('/heals/:id/fence', requireAdmin, adminJson, async (req, res) => {
-    const body = fenceBodySchema.safeParse((req.body as unknown) ?? {});
+    const body = decisionBodySchema.safeParse((req.body as unknown) ?? {});
     if (!body.success) {
       res.status(400).json({ error: firstIssue(body.error) });
       return;
@@ -181,6 +182,48 @@ export function adminRouter(deps: StatusDeps): Router {
       unavailable(req, res, error);
     }
   });
+
+  /**
+   * An operator's answer to a heal that waits for approval (or will: an approval given early
+   * holds until the heal asks). A rejection also cancels the heal, whatever step it is on.
+   */
+  const decide = (decision: ApprovalDecision['decision']) =>
+    async function (req: Request, res: Response) {
+      const body = decisionBodySchema.safeParse((req.body as unknown) ?? {});
+      if (!body.success) {
+        res.status(400).json({ error: firstIssue(body.error) });
+        return;
+      }
+      try {
+        const record = await runningHeal(req, res);
+        if (!record) return;
+        const by = body.data.by ? `${ADMIN_ACTOR} (${body.data.by})` : ADMIN_ACTOR;
+        const answer: ApprovalDecision = {
+          healId: record.id,
+          decision,
+          by,
+          reason: body.data.reason ?? '',
+          at: deps.now().getTime(),
+        };
+        await deps.store.decideApproval(answer);
+        if (decision === 'rejected') await deps.store.requestCancel(record.id, by);
+        deps.logger?.warn(
+          { healId: record.id, node: record.node, fault: record.fault, by, reason: answer.reason },
+          `heal ${decision}`,
+        );
+        res.status(202).json({
+          id: record.id,
+          node: record.node,
+          approval: answer,
+          awaitingApproval: record.gate === 'approval',
+          links: { self: links.heal(record.id) },
+        });
+      } catch (error) {
+        unavailable(req, res, error);
+      }
+    };
+  router.post('/heals/:id/approve', requireAdmin, adminJson, decide('approved'));
+  router.post('/heals/:id/reject', requireAdmin, adminJson, decide('rejected'));
 
   // Admin body parser errors: too large or not JSON.
   router.use((error: unknown, req: Request, res: Response, next: NextFunction) => {

@@ -148,6 +148,7 @@ export interface HealMetrics {
   healSteps: Map<string, Record<HealStepLabel, string>>;
   healsInProgress: Gauge<'node' | 'fault'>;
   healsAbandoned: Gauge<'node' | 'fault'>;
+  healsAwaitingApproval: Gauge<'node' | 'fault'>;
   replacementsNotReady: Counter<'pool'>;
   agentUnreachable: Counter<'command'>;
   podsEvicted: Counter<'kind'>;
@@ -274,6 +275,12 @@ export function createHealMetrics(registry?: Registry, publicUrl?: string): Heal
       labelNames: ['node', 'fault'],
       registers: [registry],
     }),
+    healsAwaitingApproval: new Gauge({
+      name: 'nodeheal_heals_awaiting_approval',
+      help: '1 per node whose heal waits for an operator to approve a disruptive step that would cause an outage (approval: outage), by node and fault; read at scrape time.',
+      labelNames: ['node', 'fault'],
+      registers: [registry],
+    }),
     replacementsNotReady: new Counter({
       name: 'nodeheal_replacements_not_ready_total',
       help: 'Heals abandoned because the capacity a replace step removed was not back (the replacement not Ready) within the node startup timeout, by pool.',
@@ -371,6 +378,10 @@ export function observeHealsInProgress(m: HealMetrics, heals: readonly NodeHeal[
 
 export function observeHealsAbandoned(m: HealMetrics, heals: readonly NodeHeal[]): void {
   setNodeHeals(m.healsAbandoned, heals);
+}
+
+export function observeHealsAwaitingApproval(m: HealMetrics, heals: readonly NodeHeal[]): void {
+  setNodeHeals(m.healsAwaitingApproval, heals);
 }
 
 export function observeReplacementNotReady(m: HealMetrics, pool: string): void {

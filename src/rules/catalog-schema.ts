@@ -1,7 +1,12 @@
 // The zod schema of a rule file as written (durations as strings, defaults not yet applied), and
 // the checks that span several entries (unique names, one fault per alert selector).
 import { z } from 'zod';
-import { GENERIC_FAULT_NAME, LADDER_ORDERS, REMEDY_ACTIONS } from './catalog-types.ts';
+import {
+  APPROVAL_MODES,
+  GENERIC_FAULT_NAME,
+  LADDER_ORDERS,
+  REMEDY_ACTIONS,
+} from './catalog-types.ts';
 import { parseDuration } from './duration.ts';
 
 const FAULT_NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -98,6 +103,11 @@ const leaveAloneSchema = z.strictObject({
   reason: z.string().trim().min(1, { error: 'say why nodeheal leaves this alert alone' }),
 });
 
+const approvalSchema = z.enum(APPROVAL_MODES, {
+  error: (issue) =>
+    `unknown approval ${describeValue(issue.input)}; expected one of: ${APPROVAL_MODES.join(', ')}`,
+});
+
 const faultSchema = z.strictObject({
   name: z.string().regex(FAULT_NAME, {
     error: (issue) =>
@@ -114,6 +124,7 @@ const faultSchema = z.strictObject({
         `unknown order ${describeValue(issue.input)}; expected one of: ${LADDER_ORDERS.join(', ')}`,
     })
     .optional(),
+  approval: approvalSchema.optional(),
 });
 
 const genericSchema = z.strictObject({
@@ -121,6 +132,7 @@ const genericSchema = z.strictObject({
   debounce: debounceSchema.optional(),
   flap: flapSchema.optional(),
   ladder: ladderSchema,
+  approval: approvalSchema.optional(),
 });
 
 /** The rule file as written. */

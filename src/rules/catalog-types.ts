@@ -63,6 +63,14 @@ export interface LadderStep {
 export const LADDER_ORDERS = ['written', 'fastest'] as const;
 export type LadderOrder = (typeof LADDER_ORDERS)[number];
 
+/**
+ * Whether a heal of the fault asks a human first: `none` (the default), or `outage` (a drain,
+ * reboot or replace of a node that is still Ready waits for an operator's approval when it would
+ * leave a workload without a replica, lose local data or evict a pod nothing recreates).
+ */
+export const APPROVAL_MODES = ['none', 'outage'] as const;
+export type ApprovalMode = (typeof APPROVAL_MODES)[number];
+
 export interface Fault {
   /** kebab-case, unique in the catalog; `unknown` is the generic fault. */
   readonly name: string;
@@ -76,6 +84,8 @@ export interface Fault {
   readonly ladder: readonly LadderStep[];
   /** How the ladder is ordered when a heal starts; absent means `written`. */
   readonly order?: LadderOrder;
+  /** Whether a heal that would cause an outage waits for approval; absent means `none`. */
+  readonly approval?: ApprovalMode;
 }
 
 export interface Catalog {

@@ -3,6 +3,8 @@ export {
   REMEDY_ACTIONS,
   GENERIC_FAULT_NAME,
   LADDER_ORDERS,
+  APPROVAL_MODES,
+  type ApprovalMode,
   type LadderOrder,
   type RemedyAction,
   type FlapPolicy,

@@ -154,6 +154,7 @@ function build(file: CatalogFile, source: string): Catalog {
         : parseDuration(file.generic.debounce),
     flap: flapPolicy(file.generic?.flap, defaults.flap),
     ladder: file.generic === undefined ? DEFAULT_GENERIC_LADDER : ladder(file.generic.ladder),
+    ...(file.generic?.approval === 'outage' ? { approval: 'outage' as const } : {}),
   };
   const faults = file.faults.map((fault): Fault => ({
     name: fault.name,
@@ -168,6 +169,8 @@ function build(file: CatalogFile, source: string): Catalog {
     ladder: ladder(fault.ladder),
     // `written` is the default: only `fastest` is carried (the catalog stays as before without it).
     ...(fault.order === 'fastest' ? { order: 'fastest' as const } : {}),
+    // Likewise `none`: only `outage` is carried.
+    ...(fault.approval === 'outage' ? { approval: 'outage' as const } : {}),
   }));
   const leaveAlone = (file.leaveAlone ?? []).map((entry) => ({
     alertname: entry.alertname,

@@ -17,6 +17,9 @@ export const GATES = [
   'blocker',
   'silence',
   'hook',
+  // `approval: outage`: a disruptive step of a Ready node that would cause an outage waits for
+  // an operator's yes (heal/approval.ts; asked by the worker, after the heal has a record).
+  'approval',
 ] as const;
 
 export type Gate = (typeof GATES)[number];

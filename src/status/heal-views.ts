@@ -2,10 +2,11 @@
 // views (summaries, ladder steps, details, a node's heals) and the links between them. Times stay
 // epoch milliseconds, as in the record; the HTML pages and the CLI format them.
 import {
+  HEAL_STATUSES,
   healPhases,
+  type ApprovalDecision,
   type HealPhases,
   type HealRecord,
-  type HealStatus,
   type StepState,
   type Transition,
 } from '../heal/index.ts';
@@ -52,12 +53,35 @@ export function statusLinks(publicUrl?: string): StatusLinks {
   };
 }
 
+/**
+ * The status the API shows: the record's, except that a running heal whose step waits for an
+ * operator's approval (gate `approval`) is `awaiting-approval`.
+ */
+export const VIEW_STATUSES = [...HEAL_STATUSES, 'awaiting-approval'] as const;
+export type HealViewStatus = (typeof VIEW_STATUSES)[number];
+
+export function viewStatus(record: Pick<HealRecord, 'status' | 'gate'>): HealViewStatus {
+  return record.status === 'running' && record.gate === 'approval'
+    ? 'awaiting-approval'
+    : record.status;
+}
+
+/** Whether the heal still runs (`running` or `awaiting-approval`). */
+export function isOngoing(status: HealViewStatus): boolean {
+  return status === 'running' || status === 'awaiting-approval';
+}
+
+/** Whether a heal is listed under `?status=`: `running` includes heals awaiting approval. */
+export function hasStatus(record: Pick<HealRecord, 'status' | 'gate'>, status: HealViewStatus) {
+  return status === 'running' ? record.status === 'running' : viewStatus(record) === status;
+}
+
 export interface HealSummary {
   id: string;
   node: string;
   fault: string;
   pool: string;
-  status: HealStatus;
+  status: HealViewStatus;
   /** The action of the current step (the last one reached once the heal ended). */
   step: RemedyAction;
   stepIndex: number;
@@ -96,7 +120,8 @@ export interface StepView {
   attempts: number;
 }
 
-export interface HealDetail extends HealRecord {
+export interface HealDetail extends Omit<HealRecord, 'status'> {
+  status: HealViewStatus;
   steps: StepView[];
   /** Where the time to heal went (see `healPhases`), up to the end or the time of the answer. */
   phases: HealPhases;
@@ -104,6 +129,8 @@ export interface HealDetail extends HealRecord {
   blocked: BlockedNote | null;
   /** Who asked to cancel the heal, when someone did and the worker has not acted on it yet. */
   cancelRequestedBy: string | null;
+  /** An operator's approval or rejection of the heal (`approval: outage`), when given. */
+  approval: ApprovalDecision | null;
   links: {
     self: string;
     node: string;
@@ -133,7 +160,7 @@ export function healSummary(record: HealRecord, links: StatusLinks): HealSummary
     node: record.node,
     fault: record.fault,
     pool: record.pool,
-    status: record.status,
+    status: viewStatus(record),
     step: record.ladder[record.stepIndex]?.action ?? record.ladder[0]!.action,
     stepIndex: record.stepIndex,
     stepState: record.stepState,
@@ -202,6 +229,7 @@ export function healDetail(
   extra: {
     blocked?: BlockedNote | undefined;
     cancelRequestedBy?: string | undefined;
+    approval?: ApprovalDecision | undefined;
     /** The time of the answer (epoch ms): a running heal's phases run up to it. */
     now?: number | undefined;
   },
@@ -209,11 +237,13 @@ export function healDetail(
 ): HealDetail {
   return {
     ...record,
+    status: viewStatus(record),
     steps: stepViews(record),
     phases: healPhases(record, extra.now ?? record.updatedAt),
     // A note about a heal that has ended is stale: nothing is held back any more.
     blocked: record.status === 'running' ? (extra.blocked ?? null) : null,
     cancelRequestedBy: record.status === 'running' ? (extra.cancelRequestedBy ?? null) : null,
+    approval: extra.approval ?? null,
     links: {
       self: links.heal(record.id),
       node: links.node(record.node),

@@ -122,6 +122,7 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
 .badge { display: inline-block; padding: 0 6px; border-radius: 8px; font-size: 12px;
   font-weight: 600; border: 1px solid currentColor; white-space: nowrap; }
 .s-running, .s-current { color: #1d4ed8; }
+.s-awaiting-approval { color: #b45309; font-weight: 600; }
 .s-healed, .s-done { color: #15803d; }
 .s-abandoned, .s-failure { color: #b91c1c; }
 .s-cancelled, .s-skipped, .s-pending { color: var(--muted); }

@@ -5,7 +5,9 @@ import { html, page, safeHref, type SafeHtml } from './html.ts';
 import { duration, when, type RenderContext } from './render-parts.ts';
 import { phaseTable, whyStarted } from './render-origin.ts';
 import { costSection } from './render-cost.ts';
+import { approvalBanner } from './render-approval.ts';
 import { isoTime, relativeTime } from './time-format.ts';
+import { isOngoing } from './heal-views.ts';
 import type { HealDetail, HealListView, HealSummary, NodeView, StepView } from './heal-views.ts';
 
 export type { RenderContext };
@@ -24,7 +26,7 @@ function pauseBanner(paused: PauseState | null): SafeHtml {
 }
 
 function stepLabel(h: HealSummary): string {
-  return `${h.step} (${h.stepIndex + 1}/${h.ladderLength}${h.status === 'running' ? `, ${h.stepState}` : ''})`;
+  return `${h.step} (${h.stepIndex + 1}/${h.ladderLength}${isOngoing(h.status) ? `, ${h.stepState}` : ''})`;
 }
 
 function healTable(heals: readonly HealSummary[], ctx: RenderContext, showNode = true): SafeHtml {
@@ -152,7 +154,7 @@ function timeline(heal: HealDetail): SafeHtml {
 }
 
 function healFacts(heal: HealDetail, ctx: RenderContext): SafeHtml {
-  const running = heal.status === 'running';
+  const running = isOngoing(heal.status);
   return html`<dl>
     <dt>status</dt>
     <dd>
@@ -253,7 +255,7 @@ function healFacts(heal: HealDetail, ctx: RenderContext): SafeHtml {
 }
 
 function outcome(heal: HealDetail): SafeHtml {
-  if (heal.status === 'running') {
+  if (isOngoing(heal.status)) {
     const waiting = heal.fence === null ? heal.transitions.at(-1) : undefined;
     return html`<p>
         Running: step ${heal.stepIndex + 1} of ${heal.ladder.length}
@@ -301,7 +303,7 @@ function notes(heal: HealDetail, ctx: RenderContext): SafeHtml {
 }
 
 function healSection(heal: HealDetail, ctx: RenderContext): SafeHtml {
-  return html`${notes(heal, ctx)} ${healFacts(heal, ctx)}
+  return html`${approvalBanner(heal)} ${notes(heal, ctx)} ${healFacts(heal, ctx)}
     <h2>Why it started</h2>
     ${whyStarted(heal, ctx)}
     <h2>What it disrupts</h2>
@@ -322,7 +324,7 @@ export function renderHealPage(
   ctx: RenderContext,
 ): string {
   const body = html`<h1>Heal <span class="mono">${heal.id}</span></h1>
-    ${heal.status === 'running' ? pauseBanner(paused) : ''} ${healSection(heal, ctx)}`;
+    ${isOngoing(heal.status) ? pauseBanner(paused) : ''} ${healSection(heal, ctx)}`;
   return page(`Heal ${heal.id}`, body, ctx.links.heals());
 }
 

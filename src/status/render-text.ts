@@ -2,7 +2,7 @@
 // with their transitions. Pure: records and `now` in, text out.
 import type { HealRecord } from '../heal/index.ts';
 import type { PauseState } from '../store/index.ts';
-import { stepViews } from './heal-views.ts';
+import { stepViews, viewStatus } from './heal-views.ts';
 import { relativeTime, shortIso } from './time-format.ts';
 
 /**
@@ -69,7 +69,7 @@ export function renderHealsText(
           r.id,
           r.node,
           r.fault,
-          r.dryRun ? `${r.status} (dry run)` : r.status,
+          r.dryRun ? `${viewStatus(r)} (dry run)` : viewStatus(r),
           stepText(r),
           updatedText(r, now),
         ]),
@@ -103,7 +103,7 @@ export function renderNodeText(
     lines.push('');
     lines.push(
       terminalSafe(
-        `${record.id}  ${record.fault}  ${record.status}${record.dryRun ? ' (dry run)' : ''}  ` +
+        `${record.id}  ${record.fault}  ${viewStatus(record)}${record.dryRun ? ' (dry run)' : ''}  ` +
           `step ${stepText(record)}  updated ${updatedText(record, now)}`,
       ),
     );

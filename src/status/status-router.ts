@@ -4,7 +4,6 @@
 //   200 ok · 400 bad id, node or query · 404 unknown heal · 503 Redis down
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { HEAL_STATUSES } from '../heal/index.ts';
 import type { HealStore, PauseState } from '../store/index.ts';
 import { isDns1123Subdomain } from '../triage/index.ts';
 import type { Logger } from '../log/index.ts';
@@ -12,7 +11,9 @@ import {
   DEFAULT_LIST_LIMIT,
   HEAL_ID_PATTERN,
   MAX_LIST_LIMIT,
+  VIEW_STATUSES,
   currentHeal,
+  hasStatus,
   healDetail,
   healSummary,
   statusLinks,
@@ -47,7 +48,7 @@ const listQuerySchema = z.object({
     .string()
     .refine(isDns1123Subdomain, 'node must be a Kubernetes node name (DNS-1123 subdomain)')
     .optional(),
-  status: z.enum(HEAL_STATUSES).optional(),
+  status: z.enum(VIEW_STATUSES).optional(),
   limit: z.coerce
     .number()
     .int('limit must be an integer')
@@ -146,7 +147,7 @@ export function statusRouter(deps: StatusDeps): Router {
       });
       const view: HealListView = {
         heals: records
-          .filter((r) => status === undefined || r.status === status)
+          .filter((r) => status === undefined || hasStatus(r, status))
           .slice(0, limit)
           .map((r) => healSummary(r, links)),
         paused: await pausedState(),
@@ -180,14 +181,15 @@ export function statusRouter(deps: StatusDeps): Router {
         return;
       }
       const running = record.status === 'running';
-      const [blocked, cancelRequestedBy, paused] = await Promise.all([
+      const [blocked, cancelRequestedBy, paused, approval] = await Promise.all([
         running ? deps.store.blocked(id) : undefined,
         running ? deps.store.cancelRequested(id) : undefined,
         pausedState(),
+        deps.store.approvalDecision(id),
       ]);
       const detail = healDetail(
         record,
-        { blocked, cancelRequestedBy, now: deps.now().getTime() },
+        { blocked, cancelRequestedBy, approval, now: deps.now().getTime() },
         links,
       );
       respond(req, res, detail, () => renderHealPage(detail, paused, ctx()));
@@ -208,16 +210,21 @@ export function statusRouter(deps: StatusDeps): Router {
         pausedState(),
       ]);
       const running = currentHeal(records);
-      const [blocked, cancelRequestedBy] = running
+      const [blocked, cancelRequestedBy, approval] = running
         ? await Promise.all([
             deps.store.blocked(running.id),
             deps.store.cancelRequested(running.id),
+            deps.store.approvalDecision(running.id),
           ])
-        : [undefined, undefined];
+        : [undefined, undefined, undefined];
       const view: NodeView = {
         node,
         current: running
-          ? healDetail(running, { blocked, cancelRequestedBy, now: deps.now().getTime() }, links)
+          ? healDetail(
+              running,
+              { blocked, cancelRequestedBy, approval, now: deps.now().getTime() },
+              links,
+            )
           : null,
         heals: records.map((r) => healSummary(r, links)),
         paused,

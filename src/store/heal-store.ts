@@ -3,6 +3,7 @@
 import type { Redis } from 'ioredis';
 import { keys } from './keys.ts';
 import { fenceConfirmationSchema, type FenceConfirmation } from '../heal/index.ts';
+import { approvalDecisionSchema, type ApprovalDecision } from '../heal/index.ts';
 import { healRecordSchema, type HealRecord } from '../heal/index.ts';
 import { successTableSchema, type SuccessTable } from '../heal/index.ts';
 import type { DurationTable } from '../heal/index.ts';
@@ -16,6 +17,7 @@ const PAUSED = keys.paused;
 const cancelKey = keys.cancel;
 const blockedKey = keys.blocked;
 const fenceKey = keys.fence;
+const approvalKey = keys.approval;
 /** An operator's confirmation that a node is down is good for a day (then confirm again). */
 const FENCE_CONFIRMATION_TTL_SECONDS = 24 * 3600;
 
@@ -53,6 +55,9 @@ export interface HealStore {
   /** An operator confirms that the node of heal `confirmation.healId` is down: a fence. */
   confirmFence(node: string, confirmation: FenceConfirmation): Promise<void>;
   fenceConfirmation(node: string): Promise<FenceConfirmation | undefined>;
+  /** An operator approves or rejects heal `decision.healId` (`approval: outage`). */
+  decideApproval(decision: ApprovalDecision): Promise<void>;
+  approvalDecision(id: string): Promise<ApprovalDecision | undefined>;
   /** Measured outcomes of each remedy per fault (what `skipBelowSuccessRate` reads). */
   successRates(): Promise<SuccessTable>;
   /** Recent durations of each ladder step per pool and fault (what `order: fastest` reads). */
@@ -143,6 +148,25 @@ export function redisHealStore(redis: Redis): HealStore {
       if (raw === null) return undefined;
       const parsed = fenceConfirmationSchema.safeParse(JSON.parse(raw));
       return parsed.success ? parsed.data : undefined;
+    },
+    async decideApproval(decision) {
+      await redis.set(
+        approvalKey(decision.healId),
+        JSON.stringify(approvalDecisionSchema.parse(decision)),
+        'EX',
+        RECORD_TTL_SECONDS,
+      );
+    },
+    async approvalDecision(id) {
+      const raw = await redis.get(approvalKey(id));
+      if (raw === null) return undefined;
+      // A value that is not a decision (written by hand, an older shape) decides nothing.
+      try {
+        const parsed = approvalDecisionSchema.safeParse(JSON.parse(raw));
+        return parsed.success ? parsed.data : undefined;
+      } catch {
+        return undefined;
+      }
     },
     async blocked(id) {
       const raw = await redis.get(blockedKey(id));

@@ -20,6 +20,8 @@ export const keys = {
   paused: 'nodeheal:paused',
   /** Who asked to cancel a heal. */
   cancel: (healId: string) => `nodeheal:cancel:${healId}`,
+  /** An operator's approval or rejection of a heal (JSON ApprovalDecision, 30 days). */
+  approval: (healId: string) => `nodeheal:approval:${healId}`,
   /** Why a safety gate holds a heal (JSON BlockedNote). */
   blocked: (healId: string) => `nodeheal:blocked:${healId}`,
   /** An operator's confirmation that a node is down (JSON FenceConfirmation, a day). */

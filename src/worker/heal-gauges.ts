@@ -24,16 +24,28 @@ export interface HealGaugeDeps {
   nodes: () => Promise<V1Node[]>;
 }
 
+/** The running heals that hold a budget slot. */
+async function runningWithSlot(deps: HealGaugeDeps): Promise<HealRecord[]> {
+  const budget = await readBudget(deps.redis);
+  const records = await Promise.all(
+    (budget?.inFlight ?? []).map((slot) => deps.store.get(slot.healId)),
+  );
+  return records.filter((r): r is HealRecord => r?.status === 'running');
+}
+
 /** Heals holding a budget slot, with their fault. */
 export async function healsInProgress(deps: HealGaugeDeps): Promise<NodeHeal[]> {
-  const budget = await readBudget(deps.redis);
-  const heals = await Promise.all(
-    (budget?.inFlight ?? []).map(async (slot) => {
-      const record = await deps.store.get(slot.healId);
-      return record?.status === 'running' ? { node: record.node, fault: record.fault } : undefined;
-    }),
-  );
-  return heals.filter((h): h is NodeHeal => h !== undefined);
+  return (await runningWithSlot(deps)).map((r) => ({ node: r.node, fault: r.fault }));
+}
+
+/**
+ * Heals whose step waits for an operator's approval (gate `approval`). Such a heal started, so
+ * it holds a budget slot (approval is asked when a disruptive step is about to act).
+ */
+export async function healsAwaitingApproval(deps: HealGaugeDeps): Promise<NodeHeal[]> {
+  return (await runningWithSlot(deps))
+    .filter((r) => r.gate === 'approval')
+    .map((r) => ({ node: r.node, fault: r.fault }));
 }
 
 /** Whether an abandoned heal still needs a human (see the file's comment). */

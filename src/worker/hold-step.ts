@@ -1,11 +1,13 @@
 // The gate stage of a running heal: a gate that refuses the step about to act holds it (when it
 // may lift, saying why and until when), and the held step asks the gates again until they let it
 // act, watching meanwhile for the fault resolving, the node going and other faults joining.
-import type { HealRecord } from '../heal/index.ts';
+import { ANNOTATION_APPROVE, type ApprovalAnswer, type HealRecord } from '../heal/index.ts';
 import type { Command } from '../heal/index.ts';
 import type { HealJob } from '../queue/index.ts';
 import type { GateResult } from '../safety/index.ts';
+import { askApproval, noteApproved } from './approval-step.ts';
 import { checkAndHold, rememberGate } from './gate-step.ts';
+import { event } from './heal-events.ts';
 import type { HealControl } from './heal-control.ts';
 import { newlyJoined } from './join-step.ts';
 import { advance } from './record-step.ts';
@@ -73,7 +75,9 @@ export async function waitForGate(
   // so a fault that clears while held ends the heal at once (and undoes nodeheal's cordon).
   let until = command.until;
   for (;;) {
-    const wake = Math.min(until, deps.now().getTime() + deps.pollMs);
+    // Waiting for an operator has no `until`: look for an answer every `pollMs`.
+    const poll = deps.now().getTime() + deps.pollMs;
+    const wake = command.gate === 'approval' ? poll : Math.min(until, poll);
     await sleepUntil(wake, deps, control.signal, command.gate === 'paused');
     if (control.signal.aborted) return record;
     const node = await deps.nodeOps.get(record.node);
@@ -83,9 +87,18 @@ export async function waitForGate(
     if (next !== record) return next;
     const joined = await newlyJoined(deps, record);
     if (joined) return await advance(deps, record, { kind: 'fault-joined', fault: joined });
-    // A pause lifting wakes the sleep early: ask the gates at once then.
-    const pauseLifted = command.gate === 'paused' && (await deps.store.paused()) === undefined;
-    if (deps.now().getTime() < until && !pauseLifted) continue;
+    if (command.gate === 'approval') {
+      // An operator's answer is looked for every `pollMs`: a yes lets the other gates be asked
+      // at once, a no ends the heal.
+      const answer = await askApproval(deps, record, node, action);
+      if (answer.kind === 'rejected') return await holdForApproval(deps, record, job, answer, step);
+      if (answer.kind === 'wait') continue;
+      await noteApproved(deps, record, answer);
+    } else {
+      // A pause lifting wakes the sleep early: ask the gates at once then.
+      const pauseLifted = command.gate === 'paused' && (await deps.store.paused()) === undefined;
+      if (deps.now().getTime() < until && !pauseLifted) continue;
+    }
     const gate = await checkAndHold(deps, { healId: record.id, step, job }, node, action);
     if (gate.allowed) {
       await deps.store.clearBlocked(record.id);
@@ -98,4 +111,47 @@ export async function waitForGate(
     until = Math.max(gate.retryAt ?? 0, deps.now().getTime() + deps.deferMs);
     await noteHeld(deps, record, job, gate, until);
   }
+}
+
+/**
+ * Acts on an answer that is not `go`: a rejection ends the heal `cancelled` (nodeheal's cordon
+ * undone, as for any cancel); a wait holds the step with gate `approval` and says so in a
+ * Warning Event once, when the heal starts waiting.
+ */
+export async function holdForApproval(
+  deps: RunnerDeps,
+  record: HealRecord,
+  job: HealJob,
+  answer: Exclude<ApprovalAnswer, { kind: 'go' }>,
+  step: number,
+): Promise<HealRecord> {
+  if (answer.kind === 'rejected') {
+    const { decision } = answer;
+    const why = decision.reason ? `: ${decision.reason}` : '';
+    deps.logger.warn(
+      { healId: record.id, node: record.node, fault: record.fault, by: decision.by },
+      `heal rejected${why}`,
+    );
+    return await advance(deps, record, {
+      kind: 'cancel',
+      by: decision.by,
+      detail: `approval rejected by ${decision.by}${why}`,
+    });
+  }
+  if (record.gate !== 'approval') {
+    await event(
+      deps,
+      record.node,
+      'HealAwaitingApproval',
+      `heal ${record.id} (${record.fault}): ${answer.detail}; approve with POST /heals/${record.id}/approve or annotate the node ${ANNOTATION_APPROVE}=${record.id}`,
+      'Warning',
+    );
+  }
+  return await refuse(
+    deps,
+    record,
+    job,
+    { allowed: false, gate: 'approval', detail: answer.detail, defer: true },
+    step,
+  );
 }

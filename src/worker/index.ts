@@ -1,7 +1,12 @@
 // Worker: runs heals. The runner drives the pure ladder machine through its stages (load and
 // lock, start, gate, act, verify, record); the processor is what the BullMQ worker calls.
 export { healProcessor } from './processor.ts';
-export { healsAbandoned, healsInProgress, type HealGaugeDeps } from './heal-gauges.ts';
+export {
+  healsAbandoned,
+  healsAwaitingApproval,
+  healsInProgress,
+  type HealGaugeDeps,
+} from './heal-gauges.ts';
 export { stepHooks, type StepHookDeps, type StepHooks } from './step-hooks.ts';
 export {
   healIdFor,

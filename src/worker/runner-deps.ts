@@ -10,7 +10,7 @@ import type {
   NodeOps,
   Provider,
 } from '../actions/index.ts';
-import type { HealRecord, Observation } from '../heal/index.ts';
+import type { ApprovalRule, HealRecord, Observation } from '../heal/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Catalog } from '../rules/index.ts';
 import type { MaintenanceWindow, SafetyConfig } from '../safety/index.ts';
@@ -71,6 +71,8 @@ export interface RunnerDeps {
   safety: Partial<SafetyConfig>;
   /** Maintenance windows per pool (NODEHEAL_MAINTENANCE_WINDOWS). */
   windows: readonly MaintenanceWindow[];
+  /** NODEHEAL_APPROVAL: pools whose disruptive steps ask before an outage (`approval: outage`). */
+  approvalRules?: readonly ApprovalRule[];
   /** How long a replacement may take to be Ready before the heal is abandoned. */
   nodeStartupTimeoutMs: number;
   /** How long alerts resolved under nodeheal's own cordon must stay resolved once uncordoned. */

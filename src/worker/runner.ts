@@ -15,7 +15,8 @@ import { actOnce } from './act-step.ts';
 import { checkAndHold, takeFreshGate } from './gate-step.ts';
 import { nodeLockTtl, renewHold } from './ghost-slots.ts';
 import { CANCEL_POLL_MS, watchHeal, type HealControl } from './heal-control.ts';
-import { refuse, waitForGate } from './hold-step.ts';
+import { askApproval } from './approval-step.ts';
+import { holdForApproval, refuse, waitForGate } from './hold-step.ts';
 import { afterJoinedHeal, JOIN_RECHECK_MS, joinRunningHeal, newlyJoined } from './join-step.ts';
 import { advance, finish, releaseNode } from './record-step.ts';
 import type { RunnerDeps, RunOutcome } from './runner-deps.ts';
@@ -209,6 +210,11 @@ async function execute(
       const recent = takeFreshGate(record.id, command.stepIndex, now());
       const node = recent?.node ?? (await deps.nodeOps.get(record.node));
       if (!node) return await advance(deps, record, { kind: 'node-gone' });
+      // `approval: outage`: asked before the other gates, so that a heal waiting for a human
+      // says so rather than which budget it would also wait for.
+      const approval = await askApproval(deps, record, node, command.step.action);
+      if (approval.kind !== 'go')
+        return await holdForApproval(deps, record, job, approval, command.stepIndex);
       const gate =
         recent?.result ??
         (await checkAndHold(

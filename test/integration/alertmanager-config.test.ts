@@ -43,6 +43,11 @@ describe('docs/alertmanager/alertmanager.yml', () => {
       'pager',
       ['alertname=NodehealHealAbandoned', 'node=w1', 'severity=critical'],
     ],
+    [
+      'a heal waiting for approval',
+      'approvals',
+      ['alertname=NodehealAwaitingApproval', 'node=w1', 'severity=warning'],
+    ],
     ['storm mode', 'pager', ['alertname=NodehealStormActive', 'severity=critical']],
     ['a refused webhook', 'pager', ['alertname=NodehealWebhookRefused', 'severity=critical']],
     ['an alert nodeheal does not heal', 'pager', ['alertname=KubePodCrashLooping', 'node=w1']],

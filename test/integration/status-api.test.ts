@@ -44,6 +44,7 @@ const HOSTILE = '<script>alert(1)</script>';
 const nodeA = `st-a-${RUN}`;
 const nodeB = `st-b-${RUN}`;
 const nodeEmpty = `st-empty-${RUN}`;
+const nodeC = `st-c-${RUN}`;
 const id = (name: string) => `heal-${RUN}-${name}`;
 
 function statusApp(deps: Partial<StatusDeps> & { store: HealStore }): Express {
@@ -69,6 +70,10 @@ let healed: HealRecord;
 let gaveUp: HealRecord;
 let hostile: HealRecord;
 let notStarted: HealRecord;
+/** A running heal whose reboot waits for an operator's approval (`approval: outage`). */
+let awaiting: HealRecord;
+const WAITING_DETAIL =
+  'reboot of a Ready node waits for approval: no Ready replica left of StatefulSet/db';
 
 beforeAll(async () => {
   expect(stack.redisUrl, 'the stack provides Redis').toBeDefined();
@@ -88,7 +93,25 @@ beforeAll(async () => {
   hostile = { ...hostile, outcomeReason: `${HOSTILE} "quoted" & 'single'` };
   running = escalatedToReboot({ id: id('running'), node: nodeA, base: now - 5 * MIN });
   notStarted = fresh({ id: id('new'), node: nodeB, base: now - 1 * MIN });
-  for (const record of [healed, gaveUp, hostile, running, notStarted]) {
+  const held = escalatedToReboot({ id: id('awaiting'), node: nodeC, base: now - 3 * MIN });
+  awaiting = {
+    ...held,
+    stepState: 'pending',
+    gate: 'approval',
+    transitions: [
+      ...held.transitions,
+      {
+        at: now - 2 * MIN,
+        kind: 'held',
+        step: held.stepIndex,
+        action: 'reboot',
+        from: 'pending',
+        to: 'pending',
+        detail: WAITING_DETAIL,
+      },
+    ],
+  };
+  for (const record of [healed, gaveUp, hostile, running, awaiting, notStarted]) {
     await store.save(record);
     saved.push(record);
   }
@@ -104,6 +127,7 @@ afterAll(async () => {
       `nodeheal:record:${record.id}`,
       `nodeheal:cancel:${record.id}`,
       `nodeheal:blocked:${record.id}`,
+      `nodeheal:approval:${record.id}`,
     );
     multi.zrem('nodeheal:records', record.id);
     multi.zrem(`nodeheal:records:node:${record.node}`, record.id);
@@ -313,6 +337,8 @@ describe('admin API authentication', () => {
     ['get', '/admin/pause'],
     ['post', `/heals/heal-${RUN}-x/cancel`],
     ['post', `/heals/heal-${RUN}-x/fence`],
+    ['post', `/heals/heal-${RUN}-x/approve`],
+    ['post', `/heals/heal-${RUN}-x/reject`],
   ];
 
   it.each(calls)('%s %s is 403 when no admin token is configured', async (method, path) => {
@@ -467,6 +493,81 @@ describe('POST /heals/:id/fence', () => {
     expect(bad.status).toBe(400);
     expect((bad.body as { error: string }).error).toMatch(/by/);
     await request(app).post(`/heals/${running.id}/fence`).expect(401);
+  });
+});
+
+describe('approval: outage', () => {
+  it('shows a heal waiting for approval as awaiting-approval, held by gate approval', async () => {
+    const res = await request(app).get(`/heals/${awaiting.id}`).expect(200);
+    const detail = res.body as HealDetail;
+    expect(detail.status).toBe('awaiting-approval');
+    expect(detail.gate).toBe('approval');
+    expect(detail.approval).toBeNull();
+    const page = await asHtml(`/heals/${awaiting.id}`).expect(200);
+    expect(page.text).toContain('<strong>Awaiting approval</strong>');
+    expect(page.text).toContain(WAITING_DETAIL);
+    expect(page.text).toContain(`nodeheal.io/approve=${awaiting.id}`);
+  });
+
+  it('lists it under ?status=awaiting-approval, and under running too', async () => {
+    const ids = async (status: string) => {
+      const res = await request(app).get(`/heals?status=${status}`).expect(200);
+      return (res.body as HealListView).heals
+        .filter((h) => h.id.startsWith(`heal-${RUN}-`))
+        .map((h) => [h.id, h.status]);
+    };
+    expect(await ids('awaiting-approval')).toEqual([[awaiting.id, 'awaiting-approval']]);
+    expect(await ids('running')).toEqual([
+      [notStarted.id, 'running'],
+      [awaiting.id, 'awaiting-approval'],
+      [running.id, 'running'],
+    ]);
+  });
+
+  it('approves: 202, kept for the worker with who and why, shown on the heal', async () => {
+    const res = await admin('post', `/heals/${awaiting.id}/approve`)
+      .send({ by: 'ana', reason: 'db failover done' })
+      .expect(202);
+    expect(res.body).toMatchObject({
+      id: awaiting.id,
+      node: nodeC,
+      awaitingApproval: true,
+      approval: {
+        healId: awaiting.id,
+        decision: 'approved',
+        by: 'admin-api (ana)',
+        reason: 'db failover done',
+      },
+    });
+    expect(await store.approvalDecision(awaiting.id)).toMatchObject({ decision: 'approved' });
+    expect(await store.cancelRequested(awaiting.id)).toBeUndefined();
+    const detail = (await request(app).get(`/heals/${awaiting.id}`).expect(200)).body as HealDetail;
+    expect(detail.approval).toMatchObject({ decision: 'approved', by: 'admin-api (ana)' });
+  });
+
+  it('rejects: the decision is kept and the heal is asked to cancel', async () => {
+    const res = await admin('post', `/heals/${notStarted.id}/reject`)
+      .send({ reason: 'not during the sale' })
+      .expect(202);
+    expect(res.body).toMatchObject({
+      awaitingApproval: false,
+      approval: { decision: 'rejected', by: 'admin-api', reason: 'not during the sale' },
+    });
+    expect(await store.approvalDecision(notStarted.id)).toMatchObject({ decision: 'rejected' });
+    expect(await store.cancelRequested(notStarted.id)).toBe('admin-api');
+  });
+
+  it('refuses a heal that ended (409), an unknown one (404), a bad id or body (400), no token (401)', async () => {
+    for (const verb of ['approve', 'reject']) {
+      await admin('post', `/heals/${healed.id}/${verb}`).expect(409);
+      await admin('post', `/heals/heal-${RUN}-missing/${verb}`).expect(404);
+      await admin('post', `/heals/bad%20id/${verb}`).expect(400);
+      const bad = await admin('post', `/heals/${running.id}/${verb}`).send({ by: '$(reboot)' });
+      expect(bad.status).toBe(400);
+      await request(app).post(`/heals/${running.id}/${verb}`).expect(401);
+    }
+    expect(await store.approvalDecision(healed.id)).toBeUndefined();
+    expect(await store.approvalDecision(running.id)).toBeUndefined();
   });
 });
 

@@ -19,6 +19,7 @@ describe('the Redis keyspace', () => {
     expect([...KEYSPACE].sort()).toEqual(
       [
         'nodeheal:alerts',
+        'nodeheal:approval:*',
         'nodeheal:blocked:*',
         'nodeheal:budget',
         'nodeheal:cancel:*',
