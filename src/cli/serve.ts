@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { loadConfig, type Config } from '../config/index.ts';
 import { redisHealStore } from '../store/index.ts';
 import { buildApp, SecretSource, type WebhookCredentials } from '../http/index.ts';
-import { redisIntakeStore } from '../store/index.ts';
+import { durabilityWarning, readRedisDurability, redisIntakeStore } from '../store/index.ts';
 import { buildNodeIndex } from '../kube/index.ts';
 import { probeApiserver, type ApiserverProbe } from '../kube/index.ts';
 import { loadKubeConfig, watchNodes, type NodeCache } from '../kube/index.ts';
@@ -81,6 +81,13 @@ export async function serve(options: ServeOptions): Promise<() => Promise<void>>
   );
   redis.connect().catch((error: unknown) => {
     logger.warn({ err: error }, 'Redis not reachable yet; webhooks answer 503 until it is');
+  });
+  // A 200 promises the alert is kept: say so at once if this Redis may forget it.
+  redis.once('ready', () => {
+    void readRedisDurability(redis).then((durability) => {
+      const warning = durability && durabilityWarning(durability);
+      if (warning) logger.warn({ redis: durability }, warning);
+    });
   });
   const scheduler = bullmqHealScheduler(redis);
   const store = redisIntakeStore(redis, { cacheEntries: config.NODEHEAL_HISTORY_CACHE_ENTRIES });

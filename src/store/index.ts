@@ -20,6 +20,11 @@ export {
 } from './intake-store.ts';
 export { KEYSPACE, QUEUE_PREFIX, keys } from './keys.ts';
 export {
+  durabilityWarning,
+  readRedisDurability,
+  type RedisDurability,
+} from './redis-durability.ts';
+export {
   forgetJoinedTo,
   joinedEntries,
   joinedTo,
