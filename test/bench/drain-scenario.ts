@@ -76,12 +76,14 @@ export async function prepareNode(
   scenario: Scenario,
   podCount: number,
 ): Promise<{ node: string; namespace: string }> {
-  await setUnschedulable(kube, others, true);
+  // The node first: in a large cluster KWOK works through one update per cordoned node, and a
+  // node created behind that backlog took over a minute to turn Ready.
   const [node] = await createNodePool(kube, {
     name: id,
     size: 1,
     labels: { 'bench/role': 'target' },
   });
+  await setUnschedulable(kube, others, true);
   const namespace = `${id}-ns`;
   await createNamespace(kube, namespace);
   const sets = Math.ceil(podCount / PODS_PER_REPLICA_SET);

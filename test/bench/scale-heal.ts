@@ -50,6 +50,20 @@ export async function idleRssMiB(pid: number | undefined): Promise<number> {
   return peak;
 }
 
+function cpuTicks(pid: number | undefined): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/** CPU an idle process takes (its node watch, timers), in % of one core over `ms`. */
+export async function idleCpuPercent(pid: number | undefined, ms = 10_000): Promise<number> {
+  const before = cpuTicks(pid);
+  await sleep(ms);
+  // Linux counts CPU time in ticks of 1/100 s.
+  return ((cpuTicks(pid) - before) / 100 / (ms / 1000)) * 100;
+}
+
 export async function startScaleHarness(
   kubeconfig: string,
   options: { allInOne?: boolean; workers?: number } = {},

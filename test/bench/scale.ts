@@ -31,6 +31,7 @@ import {
   awaitHeal,
   createHealTarget,
   heal,
+  idleCpuPercent,
   idleRssMiB,
   injectFault,
   startScaleHarness,
@@ -75,6 +76,13 @@ async function measureAtSize(
     await sleep(SETTLE_MS);
     const serveIdle = await idleRssMiB(split.serveProcess.child.pid);
     const workerIdle = await idleRssMiB(split.workers[0]!.child.pid);
+    const [serveCpu, workerCpu] = await Promise.all([
+      idleCpuPercent(split.serveProcess.child.pid),
+      idleCpuPercent(split.workers[0]!.child.pid),
+    ]);
+    console.log(
+      `  ${step.nodes} nodes: idle CPU over 10 s: serve ${serveCpu.toFixed(1)} %, worker ${workerCpu.toFixed(1)} % of a core`,
+    );
     for (const pods of [10, 30]) {
       const target = await createHealTarget(kube, `h${pods}-${tag}`, pods);
       heals.push(await heal(kube, split, auditLog, target));
