@@ -35,6 +35,8 @@ export interface DisruptionReport {
   evicted: number;
   /** Seconds from the first eviction to every workload fully Running and Ready elsewhere. */
   recoverySeconds: number | undefined;
+  /** When (epoch ms) every workload was fully Running and Ready elsewhere; bench:heal's end. */
+  recoveredAtMs: number | undefined;
   /** A watch ended or failed before the report was taken (figures may be incomplete). */
   watchBroken: boolean;
 }
@@ -228,6 +230,7 @@ export async function watchDisruption(
           firstEviction !== undefined && recoveredAt !== undefined
             ? (recoveredAt - firstEviction) / 1000
             : undefined,
+        recoveredAtMs: recoveredAt === undefined ? undefined : performance.timeOrigin + recoveredAt,
         watchBroken: ended,
       };
     },

@@ -2,7 +2,9 @@
 // `nodeheal worker` (the heal tests' harness: private Redis, nodeheal's chart RBAC, not admin),
 // the node given KernelDeadlock=True and its alert posted to the webhook; the ladder is one
 // `replace` step (cordon, drain through the Eviction API, KWOK replacement node). Measured from
-// the alert's delivery to the heal's end.
+// the alert's delivery to the heal's end. `npm run bench:heal` reuses it with NODEHEAL_SURGE and
+// reads the heal record itself (its origin's due time and phases).
+import type { HealRecord } from '../../src/heal/index.ts';
 import type { Stack } from '../stack/stack.ts';
 import { setNodeCondition } from '../stack/helpers/faults.ts';
 import type { KubeClients } from '../stack/helpers/kube.ts';
@@ -14,15 +16,28 @@ export interface HealRun {
   status: string;
   seconds: number;
   reason: string | undefined;
+  record: HealRecord;
+}
+
+export interface HealRunnerOptions {
+  /** Extra worker environment (NODEHEAL_SURGE=true for bench:heal's surge rows). */
+  workerEnv?: Record<string, string>;
 }
 
 export interface HealRunner {
-  /** Heals `node` (alone in its pool `pool`), then deletes the pool, replacement included. */
-  heal(node: string, pool: string): Promise<HealRun>;
+  /**
+   * Heals `node` (alone in its pool `pool`), then deletes the pool, replacement included
+   * (`keepPool`: the caller deletes it, after it has seen the workloads settle).
+   */
+  heal(node: string, pool: string, options?: { keepPool?: boolean }): Promise<HealRun>;
   stop(): Promise<void>;
 }
 
-export async function startHealRunner(stack: Stack, kube: KubeClients): Promise<HealRunner> {
+export async function startHealRunner(
+  stack: Stack,
+  kube: KubeClients,
+  options: HealRunnerOptions = {},
+): Promise<HealRunner> {
   const harness: Harness = await startHarness({
     kubeconfig: (await nodehealKubeconfig(kube, stack.info)).path,
     ladders: { 'kernel-deadlock': [{ action: 'replace', timeout: '300s' }] },
@@ -34,10 +49,11 @@ export async function startHealRunner(stack: Stack, kube: KubeClients): Promise<
         poolBudget: 1000,
         clusterBudget: 1000,
       }),
+      ...options.workerEnv,
     },
   });
   return {
-    async heal(node, pool) {
+    async heal(node, pool, healOptions = {}) {
       await setNodeCondition(kube, node, 'KernelDeadlock', 'True');
       const started = performance.now();
       await harness.fire(node, 'NodeKernelDeadlock', {
@@ -46,8 +62,13 @@ export async function startHealRunner(stack: Stack, kube: KubeClients): Promise<
       });
       const record = await harness.finishedHeal(node, 300_000);
       const seconds = (performance.now() - started) / 1000;
-      await deleteNodePool(kube, pool);
-      return { status: record.status, seconds, reason: record.outcomeReason ?? undefined };
+      if (!healOptions.keepPool) await deleteNodePool(kube, pool);
+      return {
+        status: record.status,
+        seconds,
+        reason: record.outcomeReason ?? undefined,
+        record,
+      };
     },
     stop: () => harness.stop(),
   };
