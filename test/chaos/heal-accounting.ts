@@ -17,6 +17,7 @@ import { podsOnNode, poolWithWorkload } from '../stack/helpers/workloads.ts';
 import type { StackInfo } from '../stack/stack.ts';
 import { startHarness, type Harness } from '../integration/support/heal-harness.ts';
 import { nodehealKubeconfig } from '../integration/support/nodeheal-identity.ts';
+import { readAuditLog } from '../stack/audit.ts';
 import { sideEffects } from './audit-count.ts';
 import type { Rng } from './rng.ts';
 import { countEvents, type Tally } from './tally.ts';
@@ -151,7 +152,7 @@ export async function countHeal(
   }
   if (tally.problems.length > problemsBefore) {
     tally.problems.push(
-      `round ${round}: records and worker logs in ${keepEvidence(harness, heals, round)}`,
+      `round ${round}: records, worker logs and audit entries in ${keepEvidence(c, harness, heals, round, v)}`,
     );
   }
   const seconds = ((done.endedAt ?? Date.now()) - done.createdAt) / 1000;
@@ -161,10 +162,23 @@ export async function countHeal(
   );
 }
 
-/** Writes a round's heal records and every worker's output (killed ones too) for a post-mortem. */
-function keepEvidence(harness: Harness, heals: HealRecord[], round: number): string {
+/**
+ * Writes a round's heal records, every worker's output (killed ones too) and every audited
+ * request about the round's pods and nodes, whatever its answer, for a post-mortem.
+ */
+function keepEvidence(
+  c: ChaosCluster,
+  harness: Harness,
+  heals: HealRecord[],
+  round: number,
+  v: Victim,
+): string {
   const path = join(tmpdir(), `nodeheal-chaos-${process.pid}-${Date.now()}-round${round}.log`);
+  const audit = readAuditLog(c.stack.auditLog!).filter(
+    (r) => r.namespace === v.namespace || r.name.startsWith(v.pool),
+  );
   const logs = harness.workers.map((w, i) => `=== worker ${i} (${w.url})\n${w.output()}`);
-  writeFileSync(path, [JSON.stringify(heals, null, 2), ...logs].join('\n'));
+  const parts = [JSON.stringify(heals, null, 2), JSON.stringify(audit, null, 1), ...logs];
+  writeFileSync(path, parts.join('\n'));
   return path;
 }
