@@ -144,10 +144,7 @@ export function redisHealStore(redis: Redis): HealStore {
       );
     },
     async fenceConfirmation(node) {
-      const raw = await redis.get(fenceKey(node));
-      if (raw === null) return undefined;
-      const parsed = fenceConfirmationSchema.safeParse(JSON.parse(raw));
-      return parsed.success ? parsed.data : undefined;
+      return await readValid(redis, fenceKey(node), fenceConfirmationSchema);
     },
     async decideApproval(decision) {
       await redis.set(
@@ -158,19 +155,30 @@ export function redisHealStore(redis: Redis): HealStore {
       );
     },
     async approvalDecision(id) {
-      const raw = await redis.get(approvalKey(id));
-      if (raw === null) return undefined;
-      // A value that is not a decision (written by hand, an older shape) decides nothing.
-      try {
-        const parsed = approvalDecisionSchema.safeParse(JSON.parse(raw));
-        return parsed.success ? parsed.data : undefined;
-      } catch {
-        return undefined;
-      }
+      return await readValid(redis, approvalKey(id), approvalDecisionSchema);
     },
     async blocked(id) {
       const raw = await redis.get(blockedKey(id));
       return raw ? (JSON.parse(raw) as BlockedNote) : undefined;
     },
   };
+}
+
+/**
+ * The value at `key` if it is what `schema` says; a missing key, or a value that is not (written
+ * by hand, an older shape, not JSON), answers undefined: it confirms or decides nothing.
+ */
+async function readValid<T>(
+  redis: Redis,
+  key: string,
+  schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } },
+): Promise<T | undefined> {
+  const raw = await redis.get(key);
+  if (raw === null) return undefined;
+  try {
+    const parsed = schema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
