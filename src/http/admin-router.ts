@@ -153,32 +153,23 @@ export function adminRouter(deps: StatusDeps): Router {
     }
   });
 
-  /**
-   * What POST /heals/:id/fence, /approve and /reject share: the body (who and why) and the running
-   * heal it names, with the operator as shown (`admin-api (ana)`); undefined once an error is sent.
-   */
-  const operatorAct = async (
-    req: Request,
-    res: Response,
-  ): Promise<{ record: HealRecord; by: string; reason: string } | undefined> => {
+  router.post('/heals/:id/fence', requireAdmin, adminJson, async (req, res) => {
     const body = decisionBodySchema.safeParse((req.body as unknown) ?? {});
     if (!body.success) {
       res.status(400).json({ error: firstIssue(body.error) });
-      return undefined;
+      return;
     }
-    const record = await runningHeal(req, res);
-    if (!record) return undefined;
-    const by = body.data.by ? `${ADMIN_ACTOR} (${body.data.by})` : ADMIN_ACTOR;
-    return { record, by, reason: body.data.reason ?? '' };
-  };
-
-  router.post('/heals/:id/fence', requireAdmin, adminJson, async (req, res) => {
     try {
-      const act = await operatorAct(req, res);
-      if (!act) return;
-      const { record, by } = act;
+      const record = await runningHeal(req, res);
+      if (!record) return;
       const id = record.id;
-      const confirmation = { healId: id, by, at: deps.now().getTime(), reason: act.reason };
+      const by = body.data.by ? `${ADMIN_ACTOR} (${body.data.by})` : ADMIN_ACTOR;
+      const confirmation = {
+        healId: id,
+        by,
+        at: deps.now().getTime(),
+        reason: body.data.reason ?? '',
+      };
       await deps.store.confirmFence(record.node, confirmation);
       deps.logger?.warn(
         { healId: id, node: record.node, by, reason: confirmation.reason },
@@ -198,15 +189,20 @@ export function adminRouter(deps: StatusDeps): Router {
    */
   const decide = (decision: ApprovalDecision['decision']) =>
     async function (req: Request, res: Response) {
+      const body = decisionBodySchema.safeParse((req.body as unknown) ?? {});
+      if (!body.success) {
+        res.status(400).json({ error: firstIssue(body.error) });
+        return;
+      }
       try {
-        const act = await operatorAct(req, res);
-        if (!act) return;
-        const { record, by } = act;
+        const record = await runningHeal(req, res);
+        if (!record) return;
+        const by = body.data.by ? `${ADMIN_ACTOR} (${body.data.by})` : ADMIN_ACTOR;
         const answer: ApprovalDecision = {
           healId: record.id,
           decision,
           by,
-          reason: act.reason,
+          reason: body.data.reason ?? '',
           at: deps.now().getTime(),
         };
         await deps.store.decideApproval(answer);

@@ -144,7 +144,10 @@ export function redisHealStore(redis: Redis): HealStore {
       );
     },
     async fenceConfirmation(node) {
-      return await readValid(redis, fenceKey(node), fenceConfirmationSchema);
+      const raw = await redis.get(fenceKey(node));
+      if (raw === null) return undefined;
+      const parsed = fenceConfirmationSchema.safeParse(JSON.parse(raw));
+      return parsed.success ? parsed.data : undefined;
     },
     async decideApproval(decision) {
       await redis.set(
@@ -155,30 +158,19 @@ export function redisHealStore(redis: Redis): HealStore {
       );
     },
     async approvalDecision(id) {
-      return await readValid(redis, approvalKey(id), approvalDecisionSchema);
+      const raw = await redis.get(approvalKey(id));
+      if (raw === null) return undefined;
+      // A value that is not a decision (written by hand, an older shape) decides nothing.
+      try {
+        const parsed = approvalDecisionSchema.safeParse(JSON.parse(raw));
+        return parsed.success ? parsed.data : undefined;
+      } catch {
+        return undefined;
+      }
     },
     async blocked(id) {
       const raw = await redis.get(blockedKey(id));
       return raw ? (JSON.parse(raw) as BlockedNote) : undefined;
     },
   };
-}
-
-/**
- * The value at `key` if it is what `schema` says; a missing key, or a value that is not (written
- * by hand, an older shape, not JSON), answers undefined: it confirms or decides nothing.
- */
-async function readValid<T>(
-  redis: Redis,
-  key: string,
-  schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } },
-): Promise<T | undefined> {
-  const raw = await redis.get(key);
-  if (raw === null) return undefined;
-  try {
-    const parsed = schema.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
 }
