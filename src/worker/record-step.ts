@@ -77,7 +77,6 @@ export async function finish(
     await releaseBudgetSlot(deps, record.id, now, takenOver);
   }
   await updateHistory(deps.redis, job.key, (h) => (h ? markHealFinished(h) : undefined));
-  await releaseNode(deps, record.node, record.id);
   const duration = ((record.endedAt ?? now.getTime()) - record.createdAt) / 1000;
   const tth =
     record.status === 'healed' && record.faultResolvedAt
@@ -93,6 +92,10 @@ export async function finish(
     deps.metrics.replacementNotReady?.(record.pool);
   deps.metrics.healStep?.(record.id, null);
   if (record.status !== 'skipped') deps.metrics.healStages?.(healStageSeconds(record, job));
+  // Last: a heal lets go of its node only once everything it owes is done (Events written,
+  // cordon and annotation undone, slot released, metrics counted), so whoever takes the node next
+  // (or reads it) sees the whole of this heal's ending.
+  await releaseNode(deps, record.node, record.id);
 }
 
 /** The step a running heal is on, for the metrics (none once it ended). */

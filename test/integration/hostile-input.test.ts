@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { HealRecord } from '../../src/heal/index.ts';
 import { nodehealEvents } from '../stack/helpers/events.ts';
+import { eventually } from '../stack/helpers/poll.ts';
 import { setNodeCondition } from '../stack/helpers/faults.ts';
 import { adminClients, uniqueName, type KubeClients } from '../stack/helpers/kube.ts';
 import { createNodePool, deleteNodePool } from '../stack/helpers/pool.ts';
@@ -214,10 +215,24 @@ describe('hostile node names', () => {
     expect(body.outcomes).toHaveLength(names.length);
     for (const outcome of body.outcomes) expect(outcome.reason).toBe('invalid_node');
     expect(await harness.store.list({ limit: 100 })).toHaveLength(1); // only the heal above
-    const lines = logLines(harness.serveProcess.output());
-    const ignored = lines.filter((l) => l.reason === 'invalid_node').map((l) => String(l.msg));
+    // The answer can arrive before serve's log lines have come through its stdout pipe: wait for
+    // them (a value never logged still fails, at the timeout).
+    const ignoredLines = () =>
+      logLines(harness.serveProcess.output())
+        .filter((l) => l.reason === 'invalid_node')
+        .map((l) => String(l.msg));
+    const loggedAsData = (value: string | undefined) =>
+      ignoredLines().some((msg) => msg.includes(JSON.stringify(value)));
     // Each value is in the log as data, quoted (JSON) inside the message, never as a line.
-    expect(ignored.some((msg) => msg.includes(JSON.stringify(HOSTILE.forged)))).toBe(true);
-    expect(ignored.some((msg) => msg.includes(JSON.stringify(HOSTILE.subshell)))).toBe(true);
+    await eventually(
+      `${JSON.stringify(HOSTILE.forged)} logged as data`,
+      () => (loggedAsData(HOSTILE.forged) ? true : undefined),
+      10_000,
+    );
+    await eventually(
+      `${JSON.stringify(HOSTILE.subshell)} logged as data`,
+      () => (loggedAsData(HOSTILE.subshell) ? true : undefined),
+      10_000,
+    );
   });
 });

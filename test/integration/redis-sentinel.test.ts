@@ -16,7 +16,7 @@ import { parseDocument } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
 import type { HealRecord } from '../../src/heal/index.ts';
 import { HEAL_QUEUE, type HealJob } from '../../src/queue/index.ts';
-import { QUEUE_PREFIX, keys, redisHealStore } from '../../src/store/index.ts';
+import { QUEUE_PREFIX, keys, lockHolder, redisHealStore } from '../../src/store/index.ts';
 import { nodehealEvents } from '../stack/helpers/events.ts';
 import { stopHeartbeat } from '../stack/helpers/faults.ts';
 import { adminClients, uniqueName, type KubeClients } from '../stack/helpers/kube.ts';
@@ -318,7 +318,11 @@ describe('Redis behind Sentinel: the primary dies during an alert storm', () => 
       heals.push(
         await eventually(
           `a finished heal for ${v}`,
-          async () => (await store.list({ node: v })).find((h) => h.status !== 'running'),
+          async () => {
+            const done = (await store.list({ node: v })).find((h) => h.status !== 'running');
+            // Ended once the worker let go of the node, its last act after the Events.
+            return done && (await lockHolder(client, v)) !== done.id ? done : undefined;
+          },
           180_000,
           500,
         ),

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { parseDocument } from 'yaml';
 import type { HealRecord } from '../../../src/heal/index.ts';
 import { redisHealStore, type HealStore } from '../../../src/store/heal-store.ts';
+import { lockHolder } from '../../../src/store/node-lock.ts';
 import { eventually } from '../../stack/helpers/poll.ts';
 import { repoRoot } from '../../stack/paths.ts';
 import { freePort } from '../../stack/ports.ts';
@@ -239,7 +240,11 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         `a finished heal for ${node}`,
         async () => {
           const heals = await healsFor(node);
-          return heals.find((h) => h.status !== 'running');
+          const done = heals.find((h) => h.status !== 'running');
+          // The record is saved first; the worker then cleans up (Events, cordon, annotation,
+          // slot) and lets go of the node last. Finished means all of that is done.
+          if (done === undefined || (await lockHolder(redis, node)) === done.id) return undefined;
+          return done;
         },
         timeoutMs,
         500,
