@@ -1,6 +1,6 @@
-// The chaos scenarios of `npm run chaos` (test/chaos/), sized down to 2 rounds each: Redis
-// SIGKILLed in a burst of webhook deliveries; Redis SIGKILLed and restarted while heals are
-// pending. Nothing lost, nothing done twice, and
+// The chaos scenarios of `npm run chaos` (test/chaos/), sized down to 2 rounds each: heal
+// workers SIGKILLed at random moments of heals; Redis SIGKILLed in a burst of webhook deliveries;
+// Redis SIGKILLed and restarted while heals are pending. Nothing lost, nothing done twice, and
 // the Events, evictions and provider calls the apiserver saw match the heal records. The seed of
 // the random timing is printed (CHAOS_SEED plays it again).
 import { Redis } from 'ioredis';
@@ -14,7 +14,9 @@ import {
 import { redisKillRounds, startRedisKillRig, type RedisKillRig } from '../chaos/redis-kill.ts';
 import { rngFromEnv } from '../chaos/rng.ts';
 import { tallyLines, type Tally } from '../chaos/tally.ts';
+import { startWorkerKillHarness, workerKillRounds } from '../chaos/worker-kill.ts';
 import { adminClients } from '../stack/helpers/kube.ts';
+import type { Harness } from './support/heal-harness.ts';
 
 const stack = inject('stack');
 const ROUNDS = 2;
@@ -46,11 +48,24 @@ function expectClean(tally: Tally) {
 }
 
 describe('chaos, counted', () => {
+  let harness: Harness | undefined;
   let redisRig: RedisKillRig | undefined;
   let pendingRig: PendingRig | undefined;
   afterAll(async () => {
+    await harness?.stop();
     await redisRig?.stop();
     await pendingRig?.stop();
+  });
+
+  it('workers SIGKILLed at random moments of heals: every heal ends once, every side effect once', async () => {
+    harness = await startWorkerKillHarness(cluster);
+    const tally = await workerKillRounds(cluster, harness, ROUNDS);
+    await harness.stop();
+    harness = undefined;
+    expectClean(tally);
+    expect(tally.expected).toBe(ROUNDS);
+    // The kills landed while heals ran (the first one falls in a heal's first 0.8 s).
+    expect(tally.faults).toBeGreaterThan(0);
   });
 
   it('Redis SIGKILLed in a burst of deliveries: every alert answered 200 is there after the restart; retries double nothing', async () => {

@@ -58,20 +58,27 @@ describe('maintenance windows', () => {
         (await harness.workerMetric('nodeheal_safety_blocked_total', { gate: 'window' })) >= 1,
       30_000,
     );
-    const ids = await harness.redis.keys('nodeheal:blocked:*');
-    const views = await Promise.all(
-      ids.map(async (key) => {
-        const res = await fetch(`${harness.serveUrl}/heals/${key.split(':').pop()}`);
-        return (await res.json()) as {
-          status: string;
-          node?: string;
-          blocked: { gate: string; detail: string };
-        };
-      }),
+    // The worker counts the refusal before it writes the note the status API shows: wait for it.
+    const held = await eventually(
+      'the note of the heal held by the window',
+      async () => {
+        const ids = await harness.redis.keys('nodeheal:blocked:*');
+        const views = await Promise.all(
+          ids.map(async (key) => {
+            const res = await fetch(`${harness.serveUrl}/heals/${key.split(':').pop()}`);
+            return (await res.json()) as {
+              status: string;
+              node?: string;
+              blocked: { gate: string; detail: string } | null;
+            };
+          }),
+        );
+        return views.find((v) => v.blocked?.gate === 'window');
+      },
+      30_000,
     );
-    const held = views.find((v) => v.blocked.gate === 'window');
-    expect(held?.status).toBe('waiting');
-    expect(held?.blocked.detail).toMatch(/maintenance window/);
+    expect(held.status).toBe('waiting');
+    expect(held.blocked?.detail).toMatch(/maintenance window/);
 
     // The NotReady node of the same pool is already disrupted: no waiting for the window.
     await stopHeartbeat(kube, notReady);
