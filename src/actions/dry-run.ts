@@ -128,12 +128,13 @@ export class DryRunNodeOps implements NodeOps {
     reason: EventReason,
     message: string,
     type: 'Normal' | 'Warning' = 'Normal',
+    key?: string,
   ): Promise<void> {
     this.#recorder.record({
       target: 'node-ops',
       op: 'event',
       node,
-      detail: { reason, message, type },
+      detail: { reason, message, type, ...(key === undefined ? {} : { key }) },
     });
     return Promise.resolve();
   }

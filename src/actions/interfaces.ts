@@ -43,11 +43,17 @@ export interface NodeOps {
   uncordon(node: string): Promise<'uncordoned' | 'not-ours' | 'absent'>;
   /** Sets (or with null removes) the `nodeheal.io/heal` annotation: "<healId> <step>". */
   annotateHeal(node: string, value: string | null): Promise<void>;
+  /**
+   * Writes an Event on the node. With `key` (unique per heal and occasion, see `eventKey`) the
+   * Event's name comes from it, so writing it again (a resumed heal) finds it there and adds
+   * nothing: each occasion is told once, even across a worker's crash.
+   */
   event(
     node: string,
     reason: EventReason,
     message: string,
     type?: 'Normal' | 'Warning',
+    key?: string,
   ): Promise<void>;
   /**
    * Puts the out-of-service taint on the node (only ever after a fence): Kubernetes then

@@ -11,6 +11,7 @@
 // - 404 is state: `absent`, `undefined`, or a no-op for the heal annotation.
 // - The out-of-service taint is set with `nodeheal.io/out-of-service=<heal id>`, and only a taint
 //   carrying that annotation is removed again.
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   CoordinationV1Api,
@@ -176,6 +177,7 @@ export class KubeNodeOps implements NodeOps {
     reason: EventReason,
     message: string,
     type: 'Normal' | 'Warning' = 'Normal',
+    key?: string,
   ): Promise<void> {
     if (!(EVENT_REASONS as readonly string[]).includes(reason)) {
       throw new TypeError(`unknown Event reason ${String(reason)}`);
@@ -184,30 +186,38 @@ export class KubeNodeOps implements NodeOps {
     // gone (NodeReplaced) the name stands in for it, as the kubelet's own node Events do.
     const current = await this.get(node);
     const now = new Date();
-    await kubeCall(`create Event ${reason} on node ${node}`, () =>
-      this.#core.createNamespacedEvent({
-        namespace: NODE_EVENT_NAMESPACE,
-        body: {
-          metadata: { generateName: `${node}.nodeheal.`, namespace: NODE_EVENT_NAMESPACE },
-          involvedObject: {
-            apiVersion: 'v1',
-            kind: 'Node',
-            name: node,
-            uid: current?.metadata?.uid ?? node,
-          },
-          reason,
-          message:
-            message.length > MAX_MESSAGE_LENGTH ? message.slice(0, MAX_MESSAGE_LENGTH) : message,
-          type,
-          source: { component: EVENT_SOURCE_COMPONENT },
-          reportingComponent: EVENT_SOURCE_COMPONENT,
-          reportingInstance: this.#instance,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
-        },
-      }),
-    );
+    const name =
+      key === undefined ? { generateName: `${node}.nodeheal.` } : { name: eventName(node, key) };
+    const body = {
+      metadata: { ...name, namespace: NODE_EVENT_NAMESPACE },
+      involvedObject: {
+        apiVersion: 'v1',
+        kind: 'Node',
+        name: node,
+        uid: current?.metadata?.uid ?? node,
+      },
+      reason,
+      message: message.length > MAX_MESSAGE_LENGTH ? message.slice(0, MAX_MESSAGE_LENGTH) : message,
+      type,
+      source: { component: EVENT_SOURCE_COMPONENT },
+      reportingComponent: EVENT_SOURCE_COMPONENT,
+      reportingInstance: this.#instance,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+    };
+    try {
+      await kubeCall(`create Event ${reason} on node ${node}`, () =>
+        this.#core.createNamespacedEvent({ namespace: NODE_EVENT_NAMESPACE, body }),
+      );
+    } catch (error) {
+      // Named from its key and there already: written before a crash, so told once.
+      if (key !== undefined && error instanceof ConflictError) {
+        this.#logger.info({ node, reason, key }, 'event already recorded');
+        return;
+      }
+      throw error;
+    }
     this.#logger.info({ node, reason, type }, 'event recorded');
   }
 
@@ -290,4 +300,15 @@ export class KubeNodeOps implements NodeOps {
       }
     }
   }
+}
+
+/**
+ * The name of the Event told once for `key` on `node`: `<node>.nodeheal.<hash of key>`, the
+ * node's name shortened so that the whole stays within the 253 characters of a name and ends
+ * with a letter or digit.
+ */
+export function eventName(node: string, key: string): string {
+  const digest = createHash('sha256').update(key).digest('hex').slice(0, 20);
+  const prefix = node.slice(0, 253 - '.nodeheal.'.length - digest.length).replace(/[.-]+$/, '');
+  return `${prefix}.nodeheal.${digest}`;
 }

@@ -5,12 +5,13 @@ import type { V1Node } from '@kubernetes/client-node';
 import type {
   DrainOptions,
   Drainer,
+  EventReason,
   HostCommand,
   HostCommands,
   NodeOps,
 } from '../actions/index.ts';
 import type { RemedyAction } from '../rules/index.ts';
-import { event, type HealEventDeps } from './heal-events.ts';
+import { event, eventKey, type HealEventDeps } from './heal-events.ts';
 import { costSummary, evictedByKind, type HealRecord } from '../heal/index.ts';
 import type { Command, Observation } from '../heal/index.ts';
 import { replaceStep, type ReplaceStepDeps } from './replace-step.ts';
@@ -71,7 +72,8 @@ export async function actOnce(
       return await replaceStep(deps, record, node, command, signal, {
         note: hooks.note,
         cordon: hooks.cordon,
-        event: (reason, message, type) => event(deps, record.node, reason, message, type),
+        event: (reason, message, type) =>
+          event(deps, record.node, reason, message, type, stepEventKey(record, reason)),
         drainNode: (timeoutMs, overrides) => drainNode(deps, record, timeoutMs, signal, overrides),
       });
     }
@@ -91,7 +93,14 @@ export async function actOnce(
           result.outcome === 'failed'
             ? `${hostCommand} exited ${result.exitCode}: ${result.output.slice(-200)}`
             : `${hostCommand}: ${result.detail}`;
-        await event(deps, record.node, 'RemedyFailed', `heal ${record.id}: ${detail}`, 'Warning');
+        await event(
+          deps,
+          record.node,
+          'RemedyFailed',
+          `heal ${record.id}: ${detail}`,
+          'Warning',
+          stepEventKey(record, 'RemedyFailed'),
+        );
         // An agent that cannot be reached cannot apply this remedy: escalate rather than wait.
         return { kind: 'step-failed', step, detail, permanent: true };
       }
@@ -101,6 +110,8 @@ export async function actOnce(
       record.node,
       'RemedyApplied',
       `heal ${record.id}: ${action} done; verifying for ${Math.round(command.step.timeoutMs / 1000)} s`,
+      'Normal',
+      stepEventKey(record, 'RemedyApplied'),
     );
     return { kind: 'step-done', step, detail: `${action} done` };
   } catch (error) {
@@ -158,6 +169,15 @@ export async function drainNode(
     record.node,
     'NodeDrained',
     `heal ${record.id}: ${result.evicted} pod(s) evicted, ${result.skipped} skipped, in ${Math.round(result.durationMs / 1000)} s${cost}`,
+    'Normal',
+    // Once a step: a replace that drains again what its fence freed, or a resumed step that
+    // finds the node drained already, says nothing new.
+    stepEventKey(record, 'NodeDrained'),
   );
   return undefined;
+}
+
+/** An Event of the current attempt of the heal's current step: told once, even when resumed. */
+function stepEventKey(record: HealRecord, reason: EventReason): string {
+  return eventKey(record.id, `s${record.stepIndex}`, `a${record.retries}`, reason);
 }

@@ -9,7 +9,7 @@ import {
   type HealRecord,
 } from '../heal/index.ts';
 import type { RemedyAction } from '../rules/index.ts';
-import { event } from './heal-events.ts';
+import { event, eventKey } from './heal-events.ts';
 import type { RunnerDeps } from './runner-deps.ts';
 
 /** What the operator said, or whether the step must wait for them (see `approvalAnswer`). */
@@ -64,5 +64,7 @@ export async function noteApproved(
       record.node,
       'HealApproved',
       `heal ${record.id} (${record.fault}): ${message}`,
+      'Normal',
+      eventKey(record.id, `s${record.stepIndex}`, 'HealApproved'),
     );
 }

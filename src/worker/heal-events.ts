@@ -1,7 +1,9 @@
 // What a heal tells people: one Event on the Node per transition that matters, a log line per
 // transition, and a notification per stage to the configured sinks (src/notify). Events never
 // hold a step back and never fail a heal; they are awaited when the heal ends, so that the last
-// one is written before the heal's job completes. Notifications are never awaited.
+// one is written before the heal's job completes. Each is told once: named from what it tells, it
+// is written again through an apiserver outage and after a worker's crash, and found when it is
+// already there. Notifications are never awaited.
 import type { EventReason, NodeOps } from '../actions/index.ts';
 import type { Logger } from '../log/index.ts';
 import { costSummary, type HealRecord, type Transition } from '../heal/index.ts';
@@ -42,22 +44,52 @@ export function withStatusLink(
   return body + suffix;
 }
 
+/**
+ * How long an Event is tried again through an apiserver outage (a restart takes seconds). Events
+ * are awaited when the heal ends, so this is also the most an outage delays that end.
+ */
+export const EVENT_RETRY_MS = 60_000;
+const EVENT_RETRY_FIRST_MS = 500;
+const EVENT_RETRY_MAX_MS = 8_000;
+
 /** Events being written, per heal. */
 const pendingEvents = new Map<string, Promise<void>[]>();
 
-/** Writes one Event on `node`; a failure is logged, never thrown. */
+/**
+ * What makes an Event of a heal told once (`NodeOps.event`'s key): the heal, the step, and the
+ * occasion (a transition's index, or an Event reason with the step's attempt).
+ */
+export function eventKey(healId: string, ...occasion: (string | number)[]): string {
+  return [healId, ...occasion].join('/');
+}
+
+/** Writes one Event on `node` (once per `key` when given); a failure is logged, never thrown. */
 export async function event(
   deps: HealEventDeps,
   node: string,
   reason: EventReason,
   message: string,
   type: 'Normal' | 'Warning' = 'Normal',
+  key?: string,
 ): Promise<void> {
-  try {
-    await deps.nodeOps.event(node, reason, withStatusLink(message, deps.healLink), type);
-  } catch (error) {
-    // Events are for people; a failed event never fails a heal.
-    deps.logger.warn({ err: error, node, reason }, 'could not record event');
+  const deadline = Date.now() + EVENT_RETRY_MS;
+  for (let delay = EVENT_RETRY_FIRST_MS; ; delay = Math.min(delay * 2, EVENT_RETRY_MAX_MS)) {
+    try {
+      await deps.nodeOps.event(node, reason, withStatusLink(message, deps.healLink), type, key);
+      return;
+    } catch (error) {
+      // An apiserver restarting or overloaded answers again soon. Only an Event named from its
+      // key is written again: one whose answer was lost may already be there, and the key finds
+      // it instead of doubling it.
+      const code = (error as { code?: string }).code;
+      const passing = code === 'KUBE_TRANSIENT' || code === 'KUBE_TOO_MANY_REQUESTS';
+      if (key === undefined || !passing || Date.now() + delay > deadline) {
+        // Events are for people; a failed event never fails a heal.
+        deps.logger.warn({ err: error, node, reason }, 'could not record event');
+        return;
+      }
+      await new Promise((resolveWait) => setTimeout(resolveWait, delay));
+    }
   }
 }
 
@@ -105,22 +137,36 @@ export function announce(deps: HealEventDeps, record: HealRecord, t: Transition)
     },
     t.detail,
   );
-  const reason = eventFor(t);
-  if (reason) {
-    // HealStarted says what the heal will disrupt, when that was worked out.
-    const cost = t.kind === 'started' && record.cost ? `; ${costSummary(record.cost)}` : '';
-    const pending = event(
-      deps,
-      record.node,
-      reason[0],
-      `heal ${record.id} (${record.fault}): ${t.detail}${cost}`,
-      reason[1],
-    );
-    pendingEvents.set(record.id, [...(pendingEvents.get(record.id) ?? []), pending]);
-  }
+  writeTransitionEvent(deps, record, t);
   // Not awaited, unlike Events: a sink may be down for minutes, and the notifier queues and
   // retries on its own; the transition's position in the record is its notification's id.
   deps.notifier?.transition(record, record.transitions.indexOf(t));
+}
+
+/** Starts writing the Event of transition `t`, if it has one, named after its index. */
+function writeTransitionEvent(deps: HealEventDeps, record: HealRecord, t: Transition): void {
+  const reason = eventFor(t);
+  if (!reason) return;
+  // HealStarted says what the heal will disrupt, when that was worked out.
+  const cost = t.kind === 'started' && record.cost ? `; ${costSummary(record.cost)}` : '';
+  const pending = event(
+    deps,
+    record.node,
+    reason[0],
+    `heal ${record.id} (${record.fault}): ${t.detail}${cost}`,
+    reason[1],
+    eventKey(record.id, `t${record.transitions.indexOf(t)}`),
+  );
+  pendingEvents.set(record.id, [...(pendingEvents.get(record.id) ?? []), pending]);
+}
+
+/**
+ * Writes again the Events of every transition of a resumed heal: a worker that died between
+ * saving a transition and writing its Event lost that Event. Each is named after its transition,
+ * so the ones already there are found and not written twice.
+ */
+export function reannounceEvents(deps: HealEventDeps, record: HealRecord): void {
+  for (const t of record.transitions) writeTransitionEvent(deps, record, t);
 }
 
 /** Waits for the Events of heal `healId` still being written. */

@@ -7,7 +7,7 @@ import type { HealJob } from '../queue/index.ts';
 import type { GateResult } from '../safety/index.ts';
 import { askApproval, noteApproved } from './approval-step.ts';
 import { checkAndHold, rememberGate } from './gate-step.ts';
-import { event } from './heal-events.ts';
+import { event, eventKey } from './heal-events.ts';
 import type { HealControl } from './heal-control.ts';
 import { newlyJoined } from './join-step.ts';
 import { advance } from './record-step.ts';
@@ -145,6 +145,7 @@ export async function holdForApproval(
       'HealAwaitingApproval',
       `heal ${record.id} (${record.fault}): ${answer.detail}; approve with POST /heals/${record.id}/approve or annotate the node ${ANNOTATION_APPROVE}=${record.id}`,
       'Warning',
+      eventKey(record.id, `s${record.stepIndex}`, 'HealAwaitingApproval'),
     );
   }
   return await refuse(

@@ -19,6 +19,7 @@ import { askApproval } from './approval-step.ts';
 import { holdForApproval, refuse, waitForGate } from './hold-step.ts';
 import { afterJoinedHeal, JOIN_RECHECK_MS, joinRunningHeal, newlyJoined } from './join-step.ts';
 import { advance, finish, releaseNode } from './record-step.ts';
+import { reannounceEvents } from './heal-events.ts';
 import type { RunnerDeps, RunOutcome } from './runner-deps.ts';
 import { sleepUntil } from './sleep.ts';
 import { startHeal } from './start-step.ts';
@@ -109,6 +110,8 @@ export async function runHeal(
         { step: record.stepIndex, state: record.stepState },
         'resuming heal from its record',
       );
+      // The worker before may have died between saving a transition and writing its Event.
+      reannounceEvents(deps, record);
       record = await advance(deps, record, { kind: 'start' });
     }
 

@@ -10,7 +10,7 @@ import {
   EVENT_REASONS,
   type EventReason,
 } from '../../src/actions/interfaces.ts';
-import { KubeNodeOps } from '../../src/actions/kube-node-ops.ts';
+import { eventName, KubeNodeOps } from '../../src/actions/kube-node-ops.ts';
 import {
   ConflictError,
   NotFoundError,
@@ -149,6 +149,23 @@ describe('KubeNodeOps events', () => {
     });
     expect(events.items).toHaveLength(1);
     expect(events.items[0]?.involvedObject.uid).toBe(gone);
+  });
+
+  it('writes an Event with a key once: written again (a resumed heal), it is found, not doubled', async () => {
+    const [name] = await createNodePool(kube, { name: uniqueName('evonce'), size: 1 });
+    const n = name!;
+    await ops.event(n, 'NodeDrained', 'first write', 'Normal', 'heal-9/s1/a0/NodeDrained');
+    await ops.event(n, 'NodeDrained', 'written again', 'Normal', 'heal-9/s1/a0/NodeDrained');
+    // Another occasion of the same heal is another Event.
+    await ops.event(n, 'NodeDrained', 'next attempt', 'Normal', 'heal-9/s1/a1/NodeDrained');
+    const events = await kube.core.listNamespacedEvent({
+      namespace: 'default',
+      fieldSelector: `involvedObject.name=${n},reason=NodeDrained`,
+    });
+    expect(events.items.map((e) => e.message).sort()).toEqual(['first write', 'next attempt']);
+    expect(events.items.map((e) => e.metadata?.name)).toContain(
+      eventName(n, 'heal-9/s1/a0/NodeDrained'),
+    );
   });
 
   it('refuses a reason outside the contract', async () => {

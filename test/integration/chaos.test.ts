@@ -66,7 +66,9 @@ describe('chaos, counted', () => {
     expect(tally.expected).toBe(ROUNDS);
     // The kills landed while heals ran (the first one falls in a heal's first 0.8 s).
     expect(tally.faults).toBeGreaterThan(0);
-  });
+    // A kill that cuts off an eviction leaves its pod counted by the PDB for 2 minutes: a round
+    // may take that much longer (docs/reliability.md, Chaos).
+  }, 900_000);
 
   it('Redis SIGKILLed in a burst of deliveries: every alert answered 200 is there after the restart; retries double nothing', async () => {
     redisRig = await startRedisKillRig(stack.kubeconfig!);
