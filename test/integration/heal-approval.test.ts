@@ -131,7 +131,9 @@ describe('approval: outage', () => {
     );
     expect(waiting.ladder[waiting.stepIndex]?.action).toBe('drain');
     expect((await statusOf(waiting.id)).status).toBe('awaiting-approval');
-    expect(await harness.workerMetric('nodeheal_heals_awaiting_approval', { node })).toBe(1);
+    // The gauge is read from Redis when scraped; a scrape slower than the worker's 2 s refresh
+    // bound shows the last value: wait for the held heal to show.
+    await harness.workerMetricIs('nodeheal_heals_awaiting_approval', { node }, 1);
     const asked = await eventually('the HealAwaitingApproval Event', async () =>
       (await nodehealEvents(kube, node)).find((e) => e.reason === 'HealAwaitingApproval'),
     );
@@ -159,7 +161,7 @@ describe('approval: outage', () => {
       (await nodehealEvents(kube, node)).find((e) => e.reason === 'HealApproved'),
     );
     expect(approved.message).toContain('approved by admin-api (ana): solo can go');
-    expect(await harness.workerMetric('nodeheal_heals_awaiting_approval', { node })).toBe(0);
+    await harness.workerMetricIs('nodeheal_heals_awaiting_approval', { node }, 0);
   });
 
   it('a rejection on the node ends the heal cancelled and undoes its cordon (pool setting)', async () => {

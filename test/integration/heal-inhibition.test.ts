@@ -246,13 +246,15 @@ describe('Alertmanager inhibition while nodeheal heals (shipped nodeheal.yaml an
     expect(during.progress.labels).toMatchObject({ node: victim, fault: 'node-not-ready' });
     // The heal is still running: the inhibition came while nodeheal worked on the node.
     expect((await harness!.healsFor(victim))[0]?.status).toBe('running');
-    expect(await harness!.workerMetric('nodeheal_heals_in_progress', { node: victim })).toBe(1);
+    // The heal gauges are read from Redis when scraped; a scrape slower than the worker's 2 s
+    // refresh bound shows the last values: wait for the values the heal's state says.
+    await harness!.workerMetricIs('nodeheal_heals_in_progress', { node: victim }, 1);
 
     // The reboot fixes nothing and the ladder ends: the heal is abandoned.
     const heal = await harness!.finishedHeal(victim, 120_000);
     expect(heal.status).toBe('abandoned');
-    expect(await harness!.workerMetric('nodeheal_heals_abandoned', { node: victim })).toBe(1);
-    expect(await harness!.workerMetric('nodeheal_heals_in_progress', { node: victim })).toBe(0);
+    await harness!.workerMetricIs('nodeheal_heals_abandoned', { node: victim }, 1);
+    await harness!.workerMetricIs('nodeheal_heals_in_progress', { node: victim }, 0);
 
     const after = await until(
       'NodehealHealAbandoned active and the fault alert no longer inhibited',

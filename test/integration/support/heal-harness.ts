@@ -64,6 +64,16 @@ export interface Harness {
   healsFor: (node: string) => Promise<HealRecord[]>;
   finishedHeal: (node: string, timeoutMs?: number) => Promise<HealRecord>;
   workerMetric: (name: string, labels?: Record<string, string>) => Promise<number>;
+  /**
+   * Waits until the workers' metric reads `expected` (times out naming the last value read): for
+   * values a worker computes at scrape time or after the record it follows was saved.
+   */
+  workerMetricIs: (
+    name: string,
+    labels: Record<string, string>,
+    expected: number,
+    timeoutMs?: number,
+  ) => Promise<void>;
   stop: () => Promise<void>;
 }
 
@@ -115,6 +125,38 @@ function spawnRole(
       await exited;
     },
   };
+}
+
+/** The sum of a metric over every worker the test did not stop, as their /metrics show it now. */
+async function readWorkerMetric(
+  workers: WorkerProcess[],
+  name: string,
+  labels: Record<string, string>,
+): Promise<number> {
+  let total = 0;
+  const live = workers.filter((w) => !w.killedByTest());
+  if (live.length === 0) throw new Error(`no running worker to read ${name} from`);
+  for (const w of live) {
+    // A worker that does not answer is a failure, never a 0: "storm is 0" must not pass
+    // because the worker is down. Every worker the test did not stop must answer. A loaded
+    // machine can take seconds to answer a scrape (the heal gauges are read from Redis then).
+    const res = await fetch(`${w.url}/metrics`, { signal: AbortSignal.timeout(15_000) }).catch(
+      (error: unknown) => {
+        throw new Error(`worker metrics at ${w.url} unreachable: ${String(error)}`, {
+          cause: error,
+        });
+      },
+    );
+    if (!res.ok) throw new Error(`worker metrics at ${w.url} answered ${res.status}`);
+    const text = await res.text();
+    for (const line of text.split('\n')) {
+      // The metric itself, not another metric whose name starts with it.
+      if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+      if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+        total += Number(line.split(' ').pop());
+    }
+  }
+  return total;
 }
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
@@ -249,30 +291,21 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         timeoutMs,
         500,
       ),
-    workerMetric: async (name, labels = {}) => {
-      let total = 0;
-      const live = workers.filter((w) => !w.killedByTest());
-      if (live.length === 0) throw new Error(`no running worker to read ${name} from`);
-      for (const w of live) {
-        // A worker that does not answer is a failure, never a 0: "storm is 0" must not pass
-        // because the worker is down. Every worker the test did not stop must answer.
-        const res = await fetch(`${w.url}/metrics`, { signal: AbortSignal.timeout(5000) }).catch(
-          (error: unknown) => {
-            throw new Error(`worker metrics at ${w.url} unreachable: ${String(error)}`, {
-              cause: error,
-            });
+    workerMetric: (name, labels = {}) => readWorkerMetric(workers, name, labels),
+    workerMetricIs: async (name, labels, expected, timeoutMs = 30_000) => {
+      let last: number | undefined;
+      try {
+        await eventually(
+          `${name} ${JSON.stringify(labels)} at ${expected}`,
+          async () => {
+            last = await readWorkerMetric(workers, name, labels);
+            return last === expected;
           },
+          timeoutMs,
         );
-        if (!res.ok) throw new Error(`worker metrics at ${w.url} answered ${res.status}`);
-        const text = await res.text();
-        for (const line of text.split('\n')) {
-          // The metric itself, not another metric whose name starts with it.
-          if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-          if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
-            total += Number(line.split(' ').pop());
-        }
+      } catch (error) {
+        throw new Error(`${String(error)}; it read ${last ?? 'nothing'}`, { cause: error });
       }
-      return total;
     },
     stop: async () => {
       for (const w of workers) await w.kill('SIGKILL');
