@@ -40,6 +40,7 @@ const recorded: Recorded[] = [];
 function logLines(): Record<string, unknown>[] {
   return output
     .split('\n')
+    .slice(0, -1) // after the last newline: nothing, or a line still coming through the pipe
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
@@ -171,16 +172,21 @@ afterAll(async () => {
 });
 
 describe('an agent whose clock is an hour off', () => {
-  it('really runs an hour ahead: Date.now() under libfaketime, and the agent log', () => {
+  it('really runs an hour ahead: Date.now() under libfaketime, and the agent log', async () => {
     const probe = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(Date.now()))'], {
       env: { ...process.env, ...skewEnv },
       encoding: 'utf8',
     });
     expect(probe.status).toBe(0);
     expect(Math.abs(Number(probe.stdout) - Date.now() - HOUR_MS)).toBeLessThan(60_000);
-    const listening = logLines().find((line) => line.msg === 'nodeheal agent listening');
-    expect(listening).toBeDefined();
-    expect(Math.abs(Number(listening?.time) - Date.now() - HOUR_MS)).toBeLessThan(60_000);
+    // The agent answers its health port before its log line has necessarily come through the
+    // pipe: wait for the line (never logged still fails, at the timeout).
+    const listening = await eventually(
+      "the agent's listening line",
+      () => logLines().find((line) => line.msg === 'nodeheal agent listening'),
+      10_000,
+    );
+    expect(Math.abs(Number(listening.time) - Date.now() - HOUR_MS)).toBeLessThan(60_000);
   });
 
   it("runs the worker's signed sync-clock, and logs the clock difference", async () => {
@@ -192,11 +198,14 @@ describe('an agent whose clock is an hour off', () => {
       'GET /v1/challenge',
       'POST /v1/run',
     ]);
-    const skew = logLines().find(
-      (line) => line.healId === 'heal-skewed-clock' && 'clockSkewMs' in line,
+    // Logged as the request is served; the line can reach the pipe after the answer.
+    const skew = await eventually(
+      'the clock difference in the agent log',
+      () => logLines().find((line) => line.healId === 'heal-skewed-clock' && 'clockSkewMs' in line),
+      10_000,
     );
-    expect(skew?.level).toBe(40);
-    expect(Math.abs(Number(skew?.clockSkewMs) - HOUR_MS)).toBeLessThan(60_000);
+    expect(skew.level).toBe(40);
+    expect(Math.abs(Number(skew.clockSkewMs) - HOUR_MS)).toBeLessThan(60_000);
   });
 
   it('refuses the recorded exchange replayed verbatim, and runs nothing more', async () => {
