@@ -62,10 +62,19 @@ export interface BaseImage {
   build: (tarball: string) => Promise<void>;
 }
 
+/**
+ * The directory holding the devDependency's node binary (bin/node) and its version: the
+ * platform package that `node` installs, or `node` itself when that package is gone from
+ * node_modules and only the binary it placed in node_modules/node/bin is left (same version).
+ */
 function nodePackageDir(): string {
-  const require = createRequire(join(repoRoot, 'node_modules', 'node', 'package.json'));
-  const pkg = `node-${process.platform}-${process.arch}`;
-  return join(require.resolve(`${pkg}/package.json`), '..');
+  const dir = join(repoRoot, 'node_modules', 'node');
+  const require = createRequire(join(dir, 'package.json'));
+  try {
+    return join(require.resolve(`node-${process.platform}-${process.arch}/package.json`), '..');
+  } catch {
+    return dir;
+  }
 }
 
 /** Node version of the devDependency `node` (the binary the build base gets). */
