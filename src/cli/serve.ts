@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { loadConfig, type Config } from '../config/index.ts';
 import { redisHealStore } from '../store/index.ts';
 import { buildApp, SecretSource, type WebhookCredentials } from '../http/index.ts';
+import { refuseRedisCluster } from './refuse-redis-cluster.ts';
 import { durabilityWarning, readRedisDurability, redisIntakeStore } from '../store/index.ts';
 import { buildNodeIndex } from '../kube/index.ts';
 import { probeApiserver, type ApiserverProbe } from '../kube/index.ts';
@@ -79,6 +80,7 @@ export async function serve(options: ServeOptions): Promise<() => Promise<void>>
   redis.on('error', (error: Error) =>
     logger.debug({ err: error.message }, 'redis connection error'),
   );
+  refuseRedisCluster(redis, logger);
   redis.connect().catch((error: unknown) => {
     logger.warn({ err: error }, 'Redis not reachable yet; webhooks answer 503 until it is');
   });

@@ -60,6 +60,7 @@ import { selfFenceApplies, type ExternalGate } from '../safety/index.ts';
 import { blockerGate, silenceGate } from '../signals/index.ts';
 import { statusLinks } from '../status/index.ts';
 import { loadRulesOrThrow } from './load-rules.ts';
+import { refuseRedisCluster } from './refuse-redis-cluster.ts';
 
 /** `hostCommands`, counting the commands the node agent did not answer. */
 function countedHostCommands(
@@ -175,6 +176,7 @@ export async function worker(): Promise<() => Promise<void>> {
   redis.on('error', (error: Error) =>
     logger.debug({ err: error.message }, 'redis connection error'),
   );
+  refuseRedisCluster(redis, logger);
   const metrics = createHealMetrics(undefined, config.NODEHEAL_PUBLIC_URL);
   const nodeCache = watchNodes(kc, logger);
   // Only to wake jobs that joined a heal once it ends; jobs are added by `serve`.

@@ -25,6 +25,11 @@ export {
   type RedisDurability,
 } from './redis-durability.ts';
 export {
+  REDIS_CLUSTER_REFUSED,
+  clusterEnabledInInfo,
+  redisClusterEnabled,
+} from './redis-cluster.ts';
+export {
   forgetJoinedTo,
   joinedEntries,
   joinedTo,
