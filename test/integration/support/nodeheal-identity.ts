@@ -5,9 +5,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig, type V1ClusterRole } from '@kubernetes/client-node';
+import { AuthorizationV1Api, KubeConfig, type V1ClusterRole } from '@kubernetes/client-node';
 import { loadChartClusterRole, loadChartKwokClusterRole } from '../../stack/helpers/chart-rbac.ts';
 import { statusOf, type KubeClients } from '../../stack/helpers/kube.ts';
+import { eventually } from '../../stack/helpers/poll.ts';
 import type { StackInfo } from '../../stack/stack.ts';
 
 export const NODEHEAL_NAMESPACE = 'nodeheal-system';
@@ -45,6 +46,54 @@ async function applyClusterRole(
   );
 }
 
+/**
+ * Waits until the account is allowed everything `role` grants. The apiserver authorizes from an
+ * informer cache of roles and bindings: a grant just written can still be refused for a moment,
+ * longer on a loaded machine. Asked as admin (SubjectAccessReview), so that nothing is sent with
+ * the account's token that the audit check would count as nodeheal's own use.
+ */
+async function untilGranted(
+  kube: KubeClients,
+  role: V1ClusterRole,
+  account: string,
+): Promise<void> {
+  const authz = kube.kc.makeApiClient(AuthorizationV1Api);
+  const asks = (role.rules ?? []).flatMap((rule) =>
+    (rule.apiGroups ?? []).flatMap((group) =>
+      (rule.resources ?? []).flatMap((path) =>
+        rule.verbs.map((verb) => {
+          const [resource, subresource] = path.split('/');
+          return { verb, group, resource, subresource };
+        }),
+      ),
+    ),
+  );
+  await eventually(
+    `${account} allowed what ${role.metadata?.name} grants`,
+    async () => {
+      for (const ask of asks) {
+        const review = await authz.createSubjectAccessReview({
+          body: {
+            spec: {
+              user: `system:serviceaccount:${NODEHEAL_NAMESPACE}:${account}`,
+              groups: [
+                'system:serviceaccounts',
+                `system:serviceaccounts:${NODEHEAL_NAMESPACE}`,
+                'system:authenticated',
+              ],
+              resourceAttributes: ask,
+            },
+          },
+        });
+        // Thrown, so that a timeout names the grant still refused.
+        if (review.status?.allowed !== true) throw new Error(`refused ${JSON.stringify(ask)}`);
+      }
+      return true;
+    },
+    30_000,
+  );
+}
+
 export interface NodehealIdentity {
   /** A kubeconfig file that authenticates as the ServiceAccount. */
   path: string;
@@ -77,8 +126,12 @@ export async function nodehealKubeconfig(
   // Named after the namespace too: the chart test installs a release named `nodeheal`, whose
   // cluster-wide ClusterRoles must not collide with these.
   const roleName = `${NODEHEAL_NAMESPACE}-${account}`;
-  await applyClusterRole(kube, loadChartClusterRole({ name: roleName, forceDrain }), account);
-  await applyClusterRole(kube, loadChartKwokClusterRole({ name: roleName }), account);
+  const roles = [
+    loadChartClusterRole({ name: roleName, forceDrain }),
+    loadChartKwokClusterRole({ name: roleName }),
+  ];
+  for (const role of roles) await applyClusterRole(kube, role, account);
+  for (const role of roles) await untilGranted(kube, role, account);
   const request = await kube.core.createNamespacedServiceAccountToken({
     name: account,
     namespace: NODEHEAL_NAMESPACE,
