@@ -21,6 +21,8 @@ function contextFiles(): string[] {
     '.containerignore',
     'package.json',
     'package-lock.json',
+    'tsconfig.json',
+    'tsconfig.build.json',
     'alert-rules/remedies.yaml',
     'scripts/image/nodeheal',
   ];

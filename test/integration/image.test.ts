@@ -1,7 +1,8 @@
 // The OCI image (localhost/nodeheal:dev, built by `npm run image` when missing or stale): it runs
 // as 65532, serves for real on a read-only root with only /tmp writable (as the chart runs it)
 // against the stack's Redis and kube-apiserver, stops promptly on SIGTERM, carries nsenter and
-// the OCI labels, and holds no npm, compiler or dev dependency.
+// the OCI labels, holds no npm, compiler or dev dependency, runs compiled JavaScript (no
+// TypeScript source) and starts the agent, only the agent, with V8's --lite-mode.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -112,6 +113,63 @@ describe('the nodeheal image', () => {
     );
   });
 
+  it('runs compiled JavaScript: dist/ only, no TypeScript source', () => {
+    const script =
+      'const fs = require("node:fs");' +
+      'const ts = fs.readdirSync("/app/dist", { recursive: true }).filter((f) => /\\.[mc]?ts$/.test(f));' +
+      'console.log(JSON.stringify({ src: fs.existsSync("/app/src"), main: fs.existsSync("/app/dist/main.js"), ts }));';
+    expect(JSON.parse(run(['-e', script], 'node'))).toEqual({ src: false, main: true, ts: [] });
+  });
+
+  it('starts the agent with V8 lite mode', async () => {
+    const [port, health] = [await freePort(), await freePort()];
+    const name = `nodeheal-image-agent-${RUN}`;
+    const secret = join(dir, 'agent-secret');
+    const catalog = join(dir, 'agent-catalog.yaml');
+    writeFileSync(secret, `${randomBytes(32).toString('hex')}\n`, { mode: 0o644 });
+    const command = 'restart-kubelet:\n    argv: [/bin/sh, -c, "true"]\n    timeout: 10s\n';
+    writeFileSync(catalog, `version: 1\ncommands:\n  ${command}`, { mode: 0o644 });
+    podman([
+      'run',
+      '--detach',
+      '--name',
+      name,
+      '--network',
+      'host',
+      ...readOnly,
+      '--volume',
+      `${secret}:/etc/nodeheal/agent-secret:ro`,
+      '--volume',
+      `${catalog}:/etc/nodeheal/catalog.yaml:ro`,
+      '--env',
+      `NODEHEAL_AGENT_LISTEN=127.0.0.1:${port}`,
+      '--env',
+      `NODEHEAL_AGENT_HEALTH_LISTEN=127.0.0.1:${health}`,
+      '--env',
+      'NODEHEAL_AGENT_SECRET_FILE=/etc/nodeheal/agent-secret',
+      '--env',
+      'NODEHEAL_AGENT_CATALOG=/etc/nodeheal/catalog.yaml',
+      '--env',
+      'NODEHEAL_AGENT_NODE=node-a',
+      IMAGE,
+      'agent',
+    ]);
+    try {
+      const url = `http://127.0.0.1:${health}/healthz`;
+      await eventually('agent /healthz', async () => (await fetch(url)).status === 200, 30_000);
+      // The container's PID 1 seen from the host: node itself (the wrapper exec'd it).
+      const pid = podman(['inspect', '--format', '{{.State.Pid}}', name]).trim();
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      expect(argv).toEqual(['/usr/local/bin/node', '--lite-mode', '/app/dist/main.js', 'agent']);
+    } catch (error) {
+      throw new Error(`${String(error)}\ncontainer logs:\n${podman(['logs', name])}`, {
+        cause: error,
+      });
+    } finally {
+      podman(['rm', '--force', '--ignore', name]);
+    }
+  });
+
   it('carries the OCI labels', () => {
     const labels = JSON.parse(
       podman(['image', 'inspect', '--format', '{{json .Labels}}', IMAGE]),
@@ -162,6 +220,10 @@ describe('the nodeheal image', () => {
         },
         30_000,
       );
+      // serve keeps V8's defaults: the wrapper adds --lite-mode for `agent` only.
+      const pid = podman(['inspect', '--format', '{{.State.Pid}}', name]).trim();
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      expect(argv).toEqual(['/usr/local/bin/node', '/app/dist/main.js', 'serve']);
       const denied = await fetch(`${base}/webhook/alertmanager`, { method: 'POST', body: '{}' });
       expect(denied.status).toBe(401);
 
