@@ -9,7 +9,7 @@ import { eventually } from '../stack/helpers/poll.ts';
 import { repoRoot } from '../stack/paths.ts';
 import { IMAGE, podman } from '../stack/podman.ts';
 
-/** The run-time unit of figures read from /proc: KiB for sizes, milliseconds for CPU. */
+/** One size field of /proc/<pid>/status, in KiB. */
 export function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssAnon' | 'RssFile'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1];
