@@ -173,6 +173,7 @@ function logLines(agent: Agent, msg: string): Record<string, unknown>[] {
   return agent
     .output()
     .split('\n')
+    .slice(0, -1) // after the last newline: nothing, or a line still coming through the pipe
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>)
     .filter((l) => typeof l.msg === 'string' && l.msg.startsWith(msg));

@@ -99,7 +99,9 @@ afterAll(async () => {
 
 /** Every line a process wrote, each parsed as the JSON object pino writes (a throw otherwise). */
 function logLines(output: string): Record<string, unknown>[] {
+  // Whole lines only: a line still coming through the pipe is not one yet (it is read next time).
   return output
+    .slice(0, output.lastIndexOf('\n') + 1)
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => {
