@@ -122,6 +122,12 @@ async function fire(alert: {
   expect(res.status, await res.text()).toBeLessThan(300);
 }
 
+/**
+ * How long a page may take to show what is polled for: expect.poll's own default (1 s) is less
+ * than a page load takes on a loaded machine.
+ */
+const PAGE_POLL = { timeout: 30_000, interval: 100 };
+
 /** Watches a page: every dialog, page error and request, so a test can say none happened. */
 function watch(page: Page) {
   const seen = { dialogs: [] as string[], errors: [] as string[], requests: [] as string[] };
@@ -226,13 +232,13 @@ describe('status pages in Chromium', () => {
       const page = await context.newPage();
       const seenByPage = watch(page);
       await page.goto(`${harness.serveUrl}/heals`);
-      await expect.poll(() => page.title()).toBe('Heals · nodeheal');
+      await expect.poll(() => page.title(), PAGE_POLL).toBe('Heals · nodeheal');
       await shot(page, 'heal-list');
 
       // The list links the heal; its page says why it started and where the time went.
       await page.getByRole('link', { name: healed.id, exact: true }).click();
       await page.waitForURL(healUrl);
-      await expect.poll(() => page.locator('h1').innerText()).toBe(`Heal ${healed.id}`);
+      await expect.poll(() => page.locator('h1').innerText(), PAGE_POLL).toBe(`Heal ${healed.id}`);
       const text = await page.locator('body').innerText();
       for (const part of [
         'Why it started',
@@ -350,7 +356,7 @@ describe('status pages in Chromium', () => {
         route.fulfill({ contentType: 'text/html', body: `<p>${IMG}${SCRIPT}</p>` }),
       );
       await control.goto(`${harness.serveUrl}/control`);
-      await expect.poll(() => caught.dialogs.sort()).toEqual(['1', '2']);
+      await expect.poll(() => caught.dialogs.sort(), PAGE_POLL).toEqual(['1', '2']);
       expect(caught.requests).toContain(`${harness.serveUrl}/x`);
     } finally {
       await context.close();
