@@ -244,11 +244,12 @@ describe('Redis and Alertmanager', () => {
   it('the Alertmanager HA pair gossips: each sees the other as a peer', async () => {
     expect(stack.alertmanagerUrls).toHaveLength(2);
     for (const url of stack.alertmanagerUrls) {
-      const status = await eventually(`${url} cluster`, async () => {
+      // An Alertmanager sees its peer before its gossip has settled ("settling", then "ready").
+      const status = await eventually(`${url} cluster ready with 2 peers`, async () => {
         const body = (await (await fetch(`${url}/api/v2/status`)).json()) as {
           cluster: { status: string; peers: unknown[] };
         };
-        return body.cluster.peers.length === 2 ? body : false;
+        return body.cluster.peers.length === 2 && body.cluster.status === 'ready' ? body : false;
       });
       expect(status.cluster.status).toBe('ready');
     }
