@@ -109,8 +109,10 @@ describe('KubeDrainer', () => {
     })();
     const events: DrainProgress[] = [];
     const drain = drainer(events).drain(target, options({ parallelism: 3 }));
-    // No other node takes pods yet: the first eviction passes, the others are refused.
+    // No other node takes pods yet: the first eviction passes, the others are refused. The
+    // answers come in any order: wait for both kinds, then a while for a wrong second pass.
     await eventually('a refused eviction', () => events.some((e) => e.kind === 'eviction-refused'));
+    await eventually('an eviction through', () => events.some((e) => e.kind === 'evicted'));
     await sleep(1000);
     expect(events.filter((e) => e.kind === 'evicted')).toHaveLength(1);
     await release();
