@@ -63,6 +63,13 @@ describe('resuming after a worker dies', () => {
       },
       30_000,
     );
+    // The HealStarted Event is written beside the heal, not before it acts: a worker killed
+    // before writing it loses it, which is not this test's subject (a resume doubles nothing).
+    await eventually(
+      'the HealStarted Event',
+      async () => (await nodehealEvents(kube, victim)).some((e) => e.reason === 'HealStarted'),
+      30_000,
+    );
     await sleep(1000);
     const first = harness.workers[0]!;
     await first.kill('SIGKILL');
