@@ -260,10 +260,11 @@ describe('pre-hook veto', () => {
     const done = await harness.finishedHeal(victim, 120_000);
     expect(done.id).toBe(healId);
     expect(done.status, JSON.stringify(done.transitions.map((t) => t.detail))).toBe('healed');
-    const all = await received(victim);
     const replacePost = await eventually('the post-hook told of the replace', async () =>
       (await received(victim)).find((r) => r.body.phase === 'post' && r.body.action === 'replace'),
     );
+    // Read once the last hook call (the replace's post-hook, never awaited by the heal) is in.
+    const all = await received(victim);
     expect(replacePost.body).toMatchObject({ healId, step: 1, result: { outcome: 'done' } });
     // Every request nodeheal sent verified; the hook of another pool was never asked.
     expect(all.every((r) => r.verified)).toBe(true);
