@@ -399,7 +399,7 @@ describe('the dashboard over a real worker, scraped by Prometheus', () => {
         (await queryPrometheus(prometheus!.url, tableQuery)).find(
           (r) => r.metric.heal_id === heal.id,
         ),
-      20_000,
+      60_000,
       500,
     );
     expect(row.metric).toMatchObject({
@@ -448,7 +448,7 @@ describe('the dashboard over a real worker, scraped by Prometheus', () => {
         !(await queryPrometheus(prometheus!.url, tableQuery)).some(
           (r) => r.metric.heal_id === heal.id,
         ),
-      20_000,
+      60_000,
       500,
     );
     for (const stage of ['detection', 'debounce', 'queued', 'gates', 'acting', 'verification'])

@@ -58,7 +58,8 @@ export async function aliveAndReady(serve: NodehealProcess): Promise<{
   readyz: number;
 }> {
   const get = async (path: string) =>
-    (await fetch(`${serve.url}${path}`, { signal: AbortSignal.timeout(5000) })).status;
+    // Generous: /readyz asks Redis and the apiserver, slow on a loaded machine after a fuzz run.
+    (await fetch(`${serve.url}${path}`, { signal: AbortSignal.timeout(15_000) })).status;
   return {
     exitCode: serve.child.exitCode,
     healthz: await get('/healthz'),
