@@ -118,9 +118,7 @@ export async function actOnce(
     // Deleted outside nodeheal while the step acted (the drain stopped at once).
     if (error instanceof NodeGoneError) return { kind: 'node-gone' };
     const detail = error instanceof Error ? error.message : String(error);
-    const code = (error as { code?: string }).code;
-    const permanent = code === 'PERMANENT' || code === 'KUBE_PERMANENT';
-    return { kind: 'step-failed', step, detail, permanent };
+    return { kind: 'step-failed', step, detail, permanent: failureIsPermanent(error) };
   }
 }
 
@@ -170,14 +168,33 @@ export async function drainNode(
     'NodeDrained',
     `heal ${record.id}: ${result.evicted} pod(s) evicted, ${result.skipped} skipped, in ${Math.round(result.durationMs / 1000)} s${cost}`,
     'Normal',
-    // Once a step: a replace that drains again what its fence freed, or a resumed step that
-    // finds the node drained already, says nothing new.
+    // Once a step: a replace that drains again what its fence freed, a retry or a resumed step
+    // that finds the node drained already, says nothing new.
     stepEventKey(record, 'NodeDrained'),
   );
   return undefined;
 }
 
-/** An Event of the current attempt of the heal's current step: told once, even when resumed. */
+/**
+ * What makes an Event of the heal's current step told once, even when the step is resumed: a
+ * remedy is applied (or fails) once per attempt; a node is drained and replaced once per step,
+ * however many attempts it took (a retry that drains again finds nothing new to tell).
+ */
 function stepEventKey(record: HealRecord, reason: EventReason): string {
-  return eventKey(record.id, `s${record.stepIndex}`, `a${record.retries}`, reason);
+  const onePerStep = reason === 'NodeDrained' || reason === 'NodeReplaced';
+  const attempt = onePerStep ? [] : [`a${record.retries}`];
+  return eventKey(record.id, `s${record.stepIndex}`, ...attempt, reason);
+}
+
+/**
+ * Whether a step's failure is for good (the step fails at once) or passing (retried after 15, 30
+ * and 60 s). 401 and 403 are passing: an apiserver that has just restarted (an upgrade rolls them
+ * one by one) refuses every request until its RBAC and token caches have synced, and giving the
+ * heal up then would strand a cordoned node. A grant that is really missing fails the same way
+ * after the step's retries, with the apiserver's message.
+ */
+export function failureIsPermanent(error: unknown): boolean {
+  const { code, status } = error as { code?: string; status?: number };
+  if (code === 'PERMANENT') return true;
+  return code === 'KUBE_PERMANENT' && status !== 401 && status !== 403;
 }

@@ -154,7 +154,7 @@ export async function countHeal(
   }
   if (tally.problems.length > problemsBefore) {
     tally.problems.push(
-      `round ${round}: records, worker logs and audit entries in ${keepEvidence(c, harness, heals, round, v)}`,
+      `round ${round}: records, worker logs and audit entries in ${keepEvidence(c, harness, heals, round, v, await workloadNow(c.kube, v))}`,
     );
   }
   const seconds = ((done.endedAt ?? Date.now()) - done.createdAt) / 1000;
@@ -174,13 +174,32 @@ function keepEvidence(
   heals: HealRecord[],
   round: number,
   v: Victim,
+  workload: string,
 ): string {
   const path = join(tmpdir(), `nodeheal-chaos-${process.pid}-${Date.now()}-round${round}.log`);
   const audit = readAuditLog(c.stack.auditLog!).filter(
     (r) => r.namespace === v.namespace || r.name.startsWith(v.pool),
   );
   const logs = harness.workers.map((w, i) => `=== worker ${i} (${w.url})\n${w.output()}`);
-  const parts = [JSON.stringify(heals, null, 2), JSON.stringify(audit, null, 1), ...logs];
+  const parts = [JSON.stringify(heals, null, 2), JSON.stringify(audit, null, 1), workload, ...logs];
   writeFileSync(path, parts.join('\n'));
   return path;
+}
+
+/** The round's PDBs and pods as they stand (what held a drain back), for the evidence file. */
+async function workloadNow(kube: KubeClients, v: Victim): Promise<string> {
+  try {
+    const pdbs = await kube.policy.listNamespacedPodDisruptionBudget({ namespace: v.namespace });
+    const pods = await kube.core.listNamespacedPod({ namespace: v.namespace });
+    const pdbLines = pdbs.items.map(
+      (p) => `pdb ${p.metadata?.name}: ${JSON.stringify({ ...p.status, conditions: undefined })}`,
+    );
+    const podLines = pods.items.map(
+      (p) =>
+        `pod ${p.metadata?.name} on ${p.spec?.nodeName} ${p.status?.phase} ready=${p.status?.conditions?.find((x) => x.type === 'Ready')?.status} deleting=${p.metadata?.deletionTimestamp !== undefined}`,
+    );
+    return ['=== workload now', ...pdbLines, ...podLines].join('\n');
+  } catch (error) {
+    return `=== workload now: could not read it: ${String(error)}`;
+  }
 }

@@ -6,9 +6,14 @@
 // anything was lost, doubled or did not match.
 //
 // Environment: CHAOS_ROUNDS (default 20), CHAOS_SCENARIOS (comma-separated; default all of
-// worker-kill, redis-kill, redis-restart-pending), CHAOS_SEED (the random timing of an earlier
-// run, printed at start).
+// worker-kill, apiserver-restart, redis-kill, redis-restart-pending), CHAOS_SEED (the random
+// timing of an earlier run, printed at start).
 import { adminClients } from '../stack/helpers/kube.ts';
+import {
+  APISERVER_RESTART,
+  apiserverRestartRounds,
+  startApiserverRestartHarness,
+} from './apiserver-restart.ts';
 import { startStack } from '../stack/stack.ts';
 import { PENDING_RESTART, pendingRestartRounds, startPendingRig } from './pending-restart.ts';
 import { REDIS_KILL, redisKillRounds, startRedisKillRig } from './redis-kill.ts';
@@ -17,7 +22,7 @@ import { clean, tallyLines, type Tally } from './tally.ts';
 import { WORKER_KILL, startWorkerKillHarness, workerKillRounds } from './worker-kill.ts';
 import type { ChaosCluster } from './heal-accounting.ts';
 
-const ALL = [WORKER_KILL, REDIS_KILL, PENDING_RESTART];
+const ALL = [WORKER_KILL, APISERVER_RESTART, REDIS_KILL, PENDING_RESTART];
 const rounds = Number(process.env.CHAOS_ROUNDS ?? 20);
 const chosen = (process.env.CHAOS_SCENARIOS ?? ALL.join(',')).split(',').filter(Boolean);
 const unknown = chosen.filter((s) => !ALL.includes(s));
@@ -48,6 +53,14 @@ try {
       await harness.stop();
     }
   }
+  if (chosen.includes(APISERVER_RESTART)) {
+    const harness = await startApiserverRestartHarness(cluster);
+    try {
+      tallies.push(await apiserverRestartRounds(cluster, stack, harness, rounds));
+    } finally {
+      await harness.stop();
+    }
+  }
   if (chosen.includes(REDIS_KILL)) {
     const rig = await startRedisKillRig(stack.info.kubeconfig!);
     try {
@@ -65,7 +78,8 @@ try {
     }
   }
 } finally {
-  await stack.stop();
+  // A failed run keeps the stack's logs (kube-controller-manager, KWOK...) for the post-mortem.
+  await stack.stop({ keepLogs: !tallies.every(clean) });
 }
 console.log('');
 console.log(
