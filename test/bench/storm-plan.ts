@@ -68,6 +68,8 @@ export interface PlanOptions {
   alerts: number;
   seconds: number;
   debounceMs: number;
+  /** The longest a transient alert fires; default and most: the debounce less RESOLVE_MARGIN_MS. */
+  transientMaxMs?: number;
   seed?: number;
 }
 
@@ -111,9 +113,12 @@ function persistentAlerts(node: string, startMs: number): PlannedAlert[] {
 export function planStorm(options: PlanOptions): StormPlan {
   const { seconds, debounceMs } = options;
   const windowMs = seconds * 1000;
-  const maxTransientMs = debounceMs - RESOLVE_MARGIN_MS;
-  if (maxTransientMs < MIN_TRANSIENT_MS) {
-    throw new Error(`--debounce must be at least ${(MIN_TRANSIENT_MS + RESOLVE_MARGIN_MS) / 1000}`);
+  const longest = debounceMs - RESOLVE_MARGIN_MS;
+  const maxTransientMs = Math.min(options.transientMaxMs ?? longest, longest);
+  if (maxTransientMs < MIN_TRANSIENT_MS + 3000) {
+    throw new Error(
+      `--debounce must be at least ${(MIN_TRANSIENT_MS + 3000 + RESOLVE_MARGIN_MS) / 1000} and --transient-max at least ${(MIN_TRANSIENT_MS + 3000) / 1000}`,
+    );
   }
   if (options.nodes < STORM_POOL_SIZE + POOL_SIZE) {
     throw new Error(`--nodes must be at least ${STORM_POOL_SIZE + POOL_SIZE}`);
