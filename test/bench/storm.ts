@@ -12,6 +12,7 @@
 // per pending heal, webhook latency and decision latency (storm-watch.ts, storm-figures.ts).
 // Exits 1 when a safety claim fails (an action on a transient fault, a persistent fault not
 // handled, a budget exceeded, storm mode not engaged or not released).
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { nodehealKubeconfig } from '../integration/support/nodeheal-identity.ts';
 import { HARNESS_WEBHOOK_TOKEN, startHarness } from '../integration/support/heal-harness.ts';
@@ -138,6 +139,9 @@ try {
     gate: 'storm',
   });
 
+  // This process runs the sender and the pass-through: its own delays are part of what they time.
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
   const startedAt = Date.now() + 1000;
   const windowEnd = startedAt + seconds * 1000;
   const sender = startSender(kube, pair.urls, plan.alerts, startedAt);
@@ -164,6 +168,10 @@ try {
     await sleep(2000);
   }
   amAfter ??= await Promise.all(pair.urls.map(alertmanagerBuckets));
+  loopDelay.disable();
+  console.log(
+    `  this process's event loop delay (sender and pass-through): p50 ${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`,
+  );
   const healsDoneAt = Date.now();
   console.log(
     `  persistent heals ended: ${ended.size} of ${sick.size}, ${((healsDoneAt - windowEnd) / 1000).toFixed(0)} s after the window`,
