@@ -18,6 +18,8 @@ export interface TimingProxy {
   timings: WebhookTiming[];
   /** `${node}|${alertname}|${startsAt}` → epoch ms the first firing delivery of it was forwarded. */
   firstFiring: Map<string, number>;
+  /** node → every alert of it forwarded: [epoch ms, alertname, status, startsAt, HTTP status]. */
+  deliveries: Map<string, [number, string, string, string, number][]>;
   close(): Promise<void>;
 }
 
@@ -40,6 +42,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 export async function startTimingProxy(target: string): Promise<TimingProxy> {
   const timings: WebhookTiming[] = [];
   const firstFiring = new Map<string, number>();
+  const deliveries: TimingProxy['deliveries'] = new Map();
   const server: Server = createServer((req, res) => {
     void (async () => {
       const body = await readBody(req);
@@ -69,7 +72,11 @@ export async function startTimingProxy(target: string): Promise<TimingProxy> {
       }
       timings.push({ at, ms: performance.now() - began, status, alerts: alerts.length });
       for (const a of alerts) {
-        if (a.status !== 'firing' || !a.labels.node || !a.labels.alertname) continue;
+        if (!a.labels.node || !a.labels.alertname) continue;
+        const seen = deliveries.get(a.labels.node) ?? [];
+        seen.push([at, a.labels.alertname, a.status, a.startsAt, status]);
+        deliveries.set(a.labels.node, seen);
+        if (a.status !== 'firing') continue;
         const key = episodeKey(a.labels.node, a.labels.alertname, a.startsAt);
         if (!firstFiring.has(key)) firstFiring.set(key, at);
       }
@@ -83,6 +90,7 @@ export async function startTimingProxy(target: string): Promise<TimingProxy> {
     url: `http://127.0.0.1:${port}`,
     timings,
     firstFiring,
+    deliveries,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

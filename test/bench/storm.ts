@@ -22,6 +22,7 @@ import { createNodePool, poolLabel, readyStatus } from '../stack/helpers/pool.ts
 import { startAlertmanagers, startStack } from '../stack/stack.ts';
 import { sleep } from '../stack/wait.ts';
 import { allHeals, countActions } from './storm-count.ts';
+import { explainTransientHeals } from './storm-explain.ts';
 import { printReport } from './storm-report.ts';
 import { planStorm, planSummary, PERSISTENT_FAULT, TRANSIENT_ALERTS } from './storm-plan.ts';
 import { alertmanagerBuckets } from './storm-figures.ts';
@@ -221,6 +222,7 @@ try {
     poolSeconds,
     runSeconds: (performance.now() - runStarted) / 1000,
   });
+  await explainTransientHeals(count.transient.heals, harness.redis, proxy, startedAt);
   if (!ok) process.exitCode = 1;
 } finally {
   for (const c of cleanup.reverse()) await c().catch(() => undefined);
