@@ -6,8 +6,8 @@
 // anything was lost, doubled or did not match.
 //
 // Environment: CHAOS_ROUNDS (default 20), CHAOS_SCENARIOS (comma-separated; default all of
-// worker-kill, apiserver-restart, redis-kill, redis-restart-pending), CHAOS_SEED (the random
-// timing of an earlier run, printed at start).
+// worker-kill, apiserver-restart, redis-kill, redis-restart-pending, redis-cut), CHAOS_SEED (the
+// random timing of an earlier run, printed at start).
 import { adminClients } from '../stack/helpers/kube.ts';
 import {
   APISERVER_RESTART,
@@ -16,13 +16,14 @@ import {
 } from './apiserver-restart.ts';
 import { startStack } from '../stack/stack.ts';
 import { PENDING_RESTART, pendingRestartRounds, startPendingRig } from './pending-restart.ts';
+import { REDIS_CUT, redisCutRounds, startRedisCutRig } from './redis-cut.ts';
 import { REDIS_KILL, redisKillRounds, startRedisKillRig } from './redis-kill.ts';
 import { rngFromEnv } from './rng.ts';
 import { clean, tallyLines, type Tally } from './tally.ts';
 import { WORKER_KILL, startWorkerKillHarness, workerKillRounds } from './worker-kill.ts';
 import type { ChaosCluster } from './heal-accounting.ts';
 
-const ALL = [WORKER_KILL, APISERVER_RESTART, REDIS_KILL, PENDING_RESTART];
+const ALL = [WORKER_KILL, APISERVER_RESTART, REDIS_KILL, PENDING_RESTART, REDIS_CUT];
 const rounds = Number(process.env.CHAOS_ROUNDS ?? 20);
 const chosen = (process.env.CHAOS_SCENARIOS ?? ALL.join(',')).split(',').filter(Boolean);
 const unknown = chosen.filter((s) => !ALL.includes(s));
@@ -73,6 +74,14 @@ try {
     const rig = await startPendingRig(cluster);
     try {
       tallies.push(await pendingRestartRounds(cluster, rig, rounds));
+    } finally {
+      await rig.stop();
+    }
+  }
+  if (chosen.includes(REDIS_CUT)) {
+    const rig = await startRedisCutRig(cluster);
+    try {
+      tallies.push(await redisCutRounds(cluster, rig, rounds));
     } finally {
       await rig.stop();
     }
