@@ -6,8 +6,9 @@
 // anything was lost, doubled or did not match.
 //
 // Environment: CHAOS_ROUNDS (default 20), CHAOS_SCENARIOS (comma-separated; default all of
-// worker-kill, apiserver-restart, redis-kill, redis-restart-pending, redis-cut), CHAOS_SEED (the
-// random timing of an earlier run, printed at start).
+// worker-kill, apiserver-restart, redis-kill, redis-restart-pending, redis-unreachable-am,
+// redis-cut), CHAOS_SEED (the random timing of an earlier run, printed at start),
+// CHAOS_REDIS_OUTAGE_S (how long Redis is down in redis-unreachable-am; default 30).
 import { adminClients } from '../stack/helpers/kube.ts';
 import {
   APISERVER_RESTART,
@@ -17,13 +18,25 @@ import {
 import { startStack } from '../stack/stack.ts';
 import { PENDING_RESTART, pendingRestartRounds, startPendingRig } from './pending-restart.ts';
 import { REDIS_CUT, redisCutRounds, startRedisCutRig } from './redis-cut.ts';
+import {
+  REDIS_UNREACHABLE_AM,
+  startUnreachableRig,
+  unreachableRounds,
+} from './redis-unreachable-am.ts';
 import { REDIS_KILL, redisKillRounds, startRedisKillRig } from './redis-kill.ts';
 import { rngFromEnv } from './rng.ts';
 import { clean, tallyLines, type Tally } from './tally.ts';
 import { WORKER_KILL, startWorkerKillHarness, workerKillRounds } from './worker-kill.ts';
 import type { ChaosCluster } from './heal-accounting.ts';
 
-const ALL = [WORKER_KILL, APISERVER_RESTART, REDIS_KILL, PENDING_RESTART, REDIS_CUT];
+const ALL = [
+  WORKER_KILL,
+  APISERVER_RESTART,
+  REDIS_KILL,
+  PENDING_RESTART,
+  REDIS_UNREACHABLE_AM,
+  REDIS_CUT,
+];
 const rounds = Number(process.env.CHAOS_ROUNDS ?? 20);
 const chosen = (process.env.CHAOS_SCENARIOS ?? ALL.join(',')).split(',').filter(Boolean);
 const unknown = chosen.filter((s) => !ALL.includes(s));
@@ -74,6 +87,14 @@ try {
     const rig = await startPendingRig(cluster);
     try {
       tallies.push(await pendingRestartRounds(cluster, rig, rounds));
+    } finally {
+      await rig.stop();
+    }
+  }
+  if (chosen.includes(REDIS_UNREACHABLE_AM)) {
+    const rig = await startUnreachableRig(stack.info.kubeconfig!);
+    try {
+      tallies.push(await unreachableRounds(rig, rng, rounds, cluster.log));
     } finally {
       await rig.stop();
     }
