@@ -52,6 +52,20 @@ export const EVENT_RETRY_MS = 60_000;
 const EVENT_RETRY_FIRST_MS = 500;
 const EVENT_RETRY_MAX_MS = 8_000;
 
+/** Keys of the Events this worker wrote (or found written), oldest first, at most TOLD_MAX. */
+const told = new Set<string>();
+const TOLD_MAX = 10_000;
+
+function remember(key: string): void {
+  told.add(key);
+  if (told.size > TOLD_MAX) told.delete(told.values().next().value!);
+}
+
+/** Forgets which Events were told, as a new worker process would (tests). */
+export function forgetToldEvents(): void {
+  told.clear();
+}
+
 /** Events being written, per heal. */
 const pendingEvents = new Map<string, Promise<void>[]>();
 
@@ -72,10 +86,14 @@ export async function event(
   type: 'Normal' | 'Warning' = 'Normal',
   key?: string,
 ): Promise<void> {
+  // Told already by this worker: a heal held at its start asks again every few seconds, and each
+  // ask would otherwise cost the apiserver a read and a refused create.
+  if (key !== undefined && told.has(key)) return;
   const deadline = Date.now() + EVENT_RETRY_MS;
   for (let delay = EVENT_RETRY_FIRST_MS; ; delay = Math.min(delay * 2, EVENT_RETRY_MAX_MS)) {
     try {
       await deps.nodeOps.event(node, reason, withStatusLink(message, deps.healLink), type, key);
+      if (key !== undefined) remember(key);
       return;
     } catch (error) {
       // An apiserver restarting or overloaded answers again soon. Only an Event named from its

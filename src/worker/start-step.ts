@@ -12,7 +12,7 @@ import { readStepDurations, readSuccessRates, updateHistory } from '../store/ind
 import { markHealStarted } from '../triage/index.ts';
 import { poolReadyCount } from './capacity.ts';
 import { checkAndHold, rememberGate } from './gate-step.ts';
-import { event } from './heal-events.ts';
+import { event, eventKey } from './heal-events.ts';
 import { advance } from './record-step.ts';
 import type { RunnerDeps, RunOutcome } from './runner-deps.ts';
 
@@ -60,6 +60,9 @@ export async function startHeal(
           'HealSkipped',
           `heal ${healId} for ${job.fault} waits: ${gate.gate}: ${gate.detail}`,
           'Warning',
+          // Once per gate: a heal held by a storm or a budget asks again every few seconds, and
+          // the status API shows where it stands meanwhile.
+          eventKey(healId, 'waits', gate.gate),
         );
         deps.logger.info(
           { healId, node: job.node, fault: job.fault, gate: gate.gate },

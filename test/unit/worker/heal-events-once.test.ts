@@ -8,6 +8,7 @@ import {
   event,
   EVENT_RETRY_MS,
   flushEvents,
+  forgetToldEvents,
   reannounceEvents,
   type HealEventDeps,
 } from '../../../src/worker/heal-events.ts';
@@ -53,6 +54,10 @@ function recordingDeps() {
 }
 
 describe("a heal's transition Events", () => {
+  afterEach(() => {
+    forgetToldEvents();
+  });
+
   it('are keyed by the heal and the transition index', async () => {
     const r = record(['started', 'acting', 'healed']);
     const { deps, written } = recordingDeps();
@@ -70,6 +75,8 @@ describe("a heal's transition Events", () => {
     const first = recordingDeps();
     for (const t of r.transitions) announce(first.deps, r, t);
     await flushEvents(r.id);
+    // Another worker resumes it: it knows nothing of what the first one wrote.
+    forgetToldEvents();
     const resumed = recordingDeps();
     reannounceEvents(resumed.deps, r);
     await flushEvents(r.id);
@@ -102,6 +109,7 @@ function failingDeps(code: string, failures: number) {
 describe('an Event through an apiserver outage', () => {
   afterEach(() => {
     vi.useRealTimers();
+    forgetToldEvents();
   });
 
   it('is written again while the apiserver is away, when it has a key', async () => {
@@ -132,5 +140,20 @@ describe('an Event through an apiserver outage', () => {
     await event(refused.deps, 'n-1', 'NodeDrained', 'heal h: drained', 'Normal', 'h/s0/a0/x');
     expect(refused.calls()).toBe(1);
     expect(refused.warnings).toEqual(['could not record event']);
+  });
+});
+
+describe('an Event this worker told already', () => {
+  it('is not written again (no read, no refused create), until another worker', async () => {
+    forgetToldEvents();
+    const { deps, written } = recordingDeps();
+    for (let i = 0; i < 3; i++)
+      await event(deps, 'n-1', 'HealSkipped', 'heal h waits: storm', 'Warning', 'h/waits/storm');
+    await event(deps, 'n-1', 'HealSkipped', 'heal h waits: budget', 'Warning', 'h/waits/budget');
+    expect(written).toEqual([
+      { reason: 'HealSkipped', key: 'h/waits/storm' },
+      { reason: 'HealSkipped', key: 'h/waits/budget' },
+    ]);
+    forgetToldEvents();
   });
 });
