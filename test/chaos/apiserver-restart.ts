@@ -14,7 +14,7 @@ import {
   startChaosHarness,
   type ChaosCluster,
 } from './heal-accounting.ts';
-import { newTally, type Tally } from './tally.ts';
+import { runRounds, type Tally } from './tally.ts';
 
 export const APISERVER_RESTART = 'apiserver-restart';
 /** The restart falls this long at most after the drain began (the node cordoned): a drain here takes 1 to 2 s. */
@@ -81,10 +81,7 @@ export async function apiserverRestartRounds(
   harness: Harness,
   rounds: number,
 ): Promise<Tally> {
-  const tally = newTally(APISERVER_RESTART);
-  for (let round = 1; round <= rounds; round++) {
-    await oneRound(c, stack, harness, tally, round);
-    tally.rounds = round;
-  }
-  return tally;
+  return await runRounds(APISERVER_RESTART, rounds, (tally, round) =>
+    oneRound(c, stack, harness, tally, round),
+  );
 }

@@ -16,7 +16,7 @@ import {
   type Victim,
 } from './heal-accounting.ts';
 import { sigkillAndRestartRedis } from './redis-restart.ts';
-import { newTally, type Tally } from './tally.ts';
+import { runRounds, type Tally } from './tally.ts';
 
 export const PENDING_RESTART = 'redis-restart-pending';
 /** Heals pending at once per round (the cluster budget is 3). */
@@ -92,10 +92,5 @@ export async function pendingRestartRounds(
   rig: PendingRig,
   rounds: number,
 ): Promise<Tally> {
-  const tally = newTally(PENDING_RESTART);
-  for (let round = 1; round <= rounds; round++) {
-    await oneRound(c, rig, tally, round);
-    tally.rounds = round;
-  }
-  return tally;
+  return await runRounds(PENDING_RESTART, rounds, (tally, round) => oneRound(c, rig, tally, round));
 }

@@ -26,7 +26,7 @@ import {
   type Victim,
 } from './heal-accounting.ts';
 import { startTcpForwarder, type TcpForwarder } from './tcp-forwarder.ts';
-import { newTally, type Tally } from './tally.ts';
+import { runRounds, type Tally } from './tally.ts';
 
 export const REDIS_CUT = 'redis-cut';
 const WORKERS = 2;
@@ -196,10 +196,5 @@ export async function redisCutRounds(
   rig: RedisCutRig,
   rounds: number,
 ): Promise<Tally> {
-  const tally = newTally(REDIS_CUT);
-  for (let round = 1; round <= rounds; round++) {
-    await oneRound(c, rig, tally, round);
-    tally.rounds = round;
-  }
-  return tally;
+  return await runRounds(REDIS_CUT, rounds, (tally, round) => oneRound(c, rig, tally, round));
 }

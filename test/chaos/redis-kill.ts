@@ -17,7 +17,7 @@ import {
   type NodehealProcess,
 } from '../integration/support/nodeheal-process.ts';
 import type { Rng } from './rng.ts';
-import { newTally, type Tally } from './tally.ts';
+import { runRounds, type Tally } from './tally.ts';
 
 export const REDIS_KILL = 'redis-kill';
 const TOKEN = 'chaos-token';
@@ -216,10 +216,7 @@ export async function redisKillRounds(
   rounds: number,
   log: (line: string) => void,
 ): Promise<Tally> {
-  const tally = newTally(REDIS_KILL);
-  for (let round = 1; round <= rounds; round++) {
-    await oneRound(rig, rng, tally, round, log);
-    tally.rounds = round;
-  }
-  return tally;
+  return await runRounds(REDIS_KILL, rounds, (tally, round) =>
+    oneRound(rig, rng, tally, round, log),
+  );
 }

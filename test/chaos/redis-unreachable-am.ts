@@ -35,7 +35,7 @@ import {
   type NodehealProcess,
 } from '../integration/support/nodeheal-process.ts';
 import type { Rng } from './rng.ts';
-import { newTally, type Tally } from './tally.ts';
+import { runRounds, type Tally } from './tally.ts';
 
 export const REDIS_UNREACHABLE_AM = 'redis-unreachable-am';
 const TOKEN = 'chaos-am-token';
@@ -336,10 +336,7 @@ export async function unreachableRounds(
   rounds: number,
   log: (line: string) => void,
 ): Promise<Tally> {
-  const tally = newTally(REDIS_UNREACHABLE_AM);
-  for (let round = 1; round <= rounds; round++) {
-    await oneRound(rig, rng, tally, round, log);
-    tally.rounds = round;
-  }
-  return tally;
+  return await runRounds(REDIS_UNREACHABLE_AM, rounds, (tally, round) =>
+    oneRound(rig, rng, tally, round, log),
+  );
 }

@@ -37,6 +37,20 @@ export function newTally(scenario: string): Tally {
   };
 }
 
+/** Runs `oneRound` for rounds 1 to `rounds` in order, counting into one new tally of `scenario`. */
+export async function runRounds(
+  scenario: string,
+  rounds: number,
+  oneRound: (tally: Tally, round: number) => Promise<void>,
+): Promise<Tally> {
+  const tally = newTally(scenario);
+  for (let round = 1; round <= rounds; round++) {
+    await oneRound(tally, round);
+    tally.rounds = round;
+  }
+  return tally;
+}
+
 /** Adds `seen` Events of `reason` where `expected` were due, noting a mismatch. */
 export function countEvents(
   tally: Tally,

@@ -13,7 +13,7 @@ import {
   type ChaosCluster,
 } from './heal-accounting.ts';
 import type { Rng } from './rng.ts';
-import { newTally, type Tally } from './tally.ts';
+import { runRounds, type Tally } from './tally.ts';
 
 export const WORKER_KILL = 'worker-kill';
 /** The first kill falls this long at most after the heal record appears. */
@@ -70,10 +70,5 @@ export async function workerKillRounds(
   harness: Harness,
   rounds: number,
 ): Promise<Tally> {
-  const tally = newTally(WORKER_KILL);
-  for (let round = 1; round <= rounds; round++) {
-    await oneRound(c, harness, tally, round);
-    tally.rounds = round;
-  }
-  return tally;
+  return await runRounds(WORKER_KILL, rounds, (tally, round) => oneRound(c, harness, tally, round));
 }
