@@ -52,12 +52,13 @@ import {
   observeRemedyAttempt,
   observeSafetyBlocked,
   observeStorm,
+  faultConfirmationsCounter,
 } from '../metrics/index.ts';
 import { createNotifier, type Notifier } from '../notify/index.ts';
 import { startHealWorker } from '../queue/index.ts';
 import { bullmqHealScheduler, workerConnection } from '../queue/index.ts';
-import { selfFenceApplies, type ExternalGate } from '../safety/index.ts';
-import { blockerGate, silenceGate } from '../signals/index.ts';
+import { selfFenceApplies } from '../safety/index.ts';
+import { confirmDeps, operatorSignalGates } from './worker-signals.ts';
 import { statusLinks } from '../status/index.ts';
 import { loadRulesOrThrow } from './load-rules.ts';
 import { refuseRedisCluster } from './refuse-redis-cluster.ts';
@@ -103,27 +104,6 @@ function hostCommands(
       agentEndpointForNode((await nodeOps.get(node)) ?? {}, config.NODEHEAL_AGENT_PORT),
     timeoutMs: config.NODEHEAL_AGENT_TIMEOUT_MS,
   });
-}
-
-/** The operator's own signals that hold heals: PromQL blockers, Alertmanager silences. */
-function operatorSignalGates(config: ReturnType<typeof loadWorkerConfig>): ExternalGate[] {
-  const gates: ExternalGate[] = [];
-  const timeoutMs = config.NODEHEAL_SIGNALS_TIMEOUT_MS;
-  // One answer serves every heal asking within a few seconds: a storm's held heals would
-  // otherwise each ask every defer period.
-  const cacheMs = 5000;
-  const blockers = config.NODEHEAL_BLOCKERS ?? [];
-  if (config.NODEHEAL_PROMETHEUS_URL && blockers.length > 0) {
-    gates.push(
-      blockerGate({ prometheusUrl: config.NODEHEAL_PROMETHEUS_URL, blockers, timeoutMs, cacheMs }),
-    );
-  }
-  if (config.NODEHEAL_ALERTMANAGER_URL) {
-    gates.push(
-      silenceGate({ alertmanagerUrl: config.NODEHEAL_ALERTMANAGER_URL, timeoutMs, cacheMs }),
-    );
-  }
-  return gates;
 }
 
 /** The step hooks (NODEHEAL_HOOKS): pre-hooks as gates, post-hooks told results; none in a dry run. */
@@ -198,6 +178,7 @@ export async function worker(): Promise<() => Promise<void>> {
 
   // heal-events reads `notifier` and `healLink` (HealEventDeps) from the runner's deps.
   const hooks = hooksOf(workerConfig, realDrainer, logger, dryRun);
+  const confirm = confirmDeps(workerConfig);
   const deps: RunnerDeps & {
     notifier: Notifier;
     healLink: ((healId: string) => string) | undefined;
@@ -265,6 +246,7 @@ export async function worker(): Promise<() => Promise<void>> {
       healStep: (healId, step) => observeHealStep(metrics, healId, step),
       healStages: (seconds) => observeHealStages(metrics, seconds),
       podsEvicted: (counts) => observePodsEvicted(metrics, counts),
+      faultConfirmation: faultConfirmationsCounter(metrics.registry),
     },
     logger,
     now: () => new Date(),
@@ -276,6 +258,7 @@ export async function worker(): Promise<() => Promise<void>> {
     notifier,
     healLink,
     externalGates: [...operatorSignalGates(workerConfig), ...(hooks?.gates ?? [])],
+    ...(confirm ? { confirm } : {}),
     ...(hooks ? { afterStep: hooks.afterStep } : {}),
   };
 

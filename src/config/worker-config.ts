@@ -81,6 +81,17 @@ export const workerEnvSchema = z.object({
   /** Timeout of one question to Prometheus or Alertmanager; no answer holds the step. */
   NODEHEAL_SIGNALS_TIMEOUT_MS: int(100, 60_000, 5000),
   /**
+   * With NODEHEAL_ALERTMANAGER_URL: a due heal whose alerts Alertmanager no longer holds
+   * unresolved (or whose node's condition shows healthy) waits this long for the resolved
+   * notification before asking again, instead of acting on a fault that is over.
+   */
+  NODEHEAL_CONFIRM_RECHECK_MS: int(1_000, 600_000, 15_000),
+  /**
+   * The longest such a heal waits without a resolved notification before it goes ahead (an
+   * Alertmanager that never held its alerts, or `send_resolved: false`); 0 never waits.
+   */
+  NODEHEAL_CONFIRM_MAX_WAIT_MS: int(0, 3_600_000, 300_000),
+  /**
    * How long a replacement may take to be Ready (MachineHealthCheck's nodeStartupTimeout): a
    * replace step is healed when capacity is back within it, abandoned otherwise.
    */

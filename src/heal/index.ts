@@ -119,3 +119,11 @@ export {
   type ApprovalQuestion,
   type ApprovalRule,
 } from './approval.ts';
+export {
+  CONFIRMATION_RESULTS,
+  confirmFiring,
+  type AlertmanagerAnswer,
+  type ConfirmationResult,
+  type FiringDecision,
+  type FiringEvidence,
+} from './confirm-firing.ts';

@@ -134,7 +134,7 @@ export async function processAlerts(
     throw new CommitConflictError(`histories kept changing under ${MAX_ATTEMPTS} attempts`);
   }
 
-  const queueWrites = applyQueueOperations(triaged, finalHistories, deps);
+  const queueWrites = applyQueueOperations(triaged, finalHistories, deps, batch.source);
   if (queueWrites) await queueWrites;
   return report(triaged, ignored, deps, batch);
 }
@@ -147,6 +147,7 @@ function applyQueueOperations(
   triaged: Triaged[],
   histories: ReadonlyMap<string, FaultHistory | undefined>,
   deps: IntakeDeps,
+  source: string,
 ): Promise<void> | undefined {
   const last = new Map<string, Triaged>();
   for (const t of triaged) {
@@ -178,6 +179,7 @@ function applyQueueOperations(
         dueAt: isoTime(decision.dueAt),
         scheduledAt: now.toISOString(),
         flapping: decision.flapping,
+        source,
         // What the status page shows of why the heal started, bounded in size.
         annotations: shownAnnotations(alert.annotations),
         ...(generatorURL === undefined ? {} : { generatorURL }),

@@ -396,3 +396,4 @@ export function observeAgentUnreachable(m: HealMetrics, command: string): void {
 export function observePodsEvicted(m: HealMetrics, counts: Readonly<Record<string, number>>): void {
   for (const [kind, n] of Object.entries(counts)) m.podsEvicted.inc({ kind }, n);
 }
+export { faultConfirmationsCounter } from './fault-confirmations.ts';

@@ -29,6 +29,11 @@ export const healJobSchema = z.object({
   annotations: z.record(z.string(), z.string()).optional(),
   /** The alert's generatorURL (its Prometheus expression), cut to `MAX_URL_LENGTH`; may be absent. */
   generatorURL: z.string().optional(),
+  /**
+   * The source that delivered the opening alert (`alertmanager`, `grafana`); absent in jobs
+   * scheduled before it was carried. Only Alertmanager's alerts are confirmed with Alertmanager.
+   */
+  source: z.string().optional(),
   /** The sender's own page (Alertmanager's `externalURL`), cut to `MAX_URL_LENGTH`; may be absent. */
   sourceURL: z.string().optional(),
 });

@@ -42,6 +42,9 @@ export {
 export {
   readBudget,
   readHistory,
+  overSince,
+  forgetOverSince,
+  keepOverSince,
   readStepDurations,
   readSuccessRates,
   updateBudget,

@@ -39,6 +39,8 @@ export const keys = {
   joined: (healId: string) => `nodeheal:joined:${healId}`,
   /** The heal a waiting job joined. */
   joinedTo: (healId: string) => `nodeheal:joined-to:${healId}`,
+  /** Since when a due heal's fault looks over (epoch ms; expires after the longest wait). */
+  overSince: (healId: string) => `nodeheal:over-since:${healId}`,
 } as const;
 
 /** The keyspace as patterns (`*` for the variable part), for operators and the keyspace test. */

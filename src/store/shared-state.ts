@@ -47,6 +47,36 @@ export async function updateHistory(
   }));
 }
 
+/**
+ * Since when a due heal's fault has looked over (epoch ms): the first call sets it to `now`,
+ * later ones read it back; it expires `ttlMs` after it was set.
+ */
+export async function overSince(
+  redis: Redis,
+  healId: string,
+  now: number,
+  ttlMs: number,
+): Promise<number> {
+  const key = keys.overSince(healId);
+  await redis.set(key, String(now), 'PX', Math.max(1, ttlMs), 'NX');
+  const raw = await redis.get(key);
+  const since = raw === null ? Number.NaN : Number(raw);
+  return Number.isFinite(since) ? since : now;
+}
+
+/** Forgets a heal's "looks over since": its fault was confirmed firing. */
+export async function forgetOverSince(redis: Redis, healId: string): Promise<void> {
+  await redis.del(keys.overSince(healId));
+}
+
+/**
+ * Keeps a heal's "looks over since" for `ttlMs` more: its wait ran out, and a gate holding the
+ * heal after that must not start the wait again.
+ */
+export async function keepOverSince(redis: Redis, healId: string, ttlMs: number): Promise<void> {
+  await redis.pexpire(keys.overSince(healId), Math.max(1, ttlMs));
+}
+
 /** Measured outcomes of each remedy per fault; empty when none or unreadable. */
 export async function readSuccessRates(redis: Redis): Promise<SuccessTable> {
   const raw = await redis.get(keys.successRates);

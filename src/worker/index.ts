@@ -15,3 +15,5 @@ export {
   type RunnerMetrics,
   type RunOutcome,
 } from './runner.ts';
+export { CONFIRM_GATE } from './confirm-step.ts';
+export type { ConfirmDeps } from './runner-deps.ts';

@@ -10,7 +10,7 @@ import type {
   NodeOps,
   Provider,
 } from '../actions/index.ts';
-import type { ApprovalRule, HealRecord, Observation } from '../heal/index.ts';
+import type { ApprovalRule, ConfirmationResult, HealRecord, Observation } from '../heal/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Catalog } from '../rules/index.ts';
 import type { MaintenanceWindow, SafetyConfig } from '../safety/index.ts';
@@ -48,8 +48,18 @@ export interface RunnerMetrics {
   ): void;
   /** Pods a drain evicted, per kind of the heal's cost (`evictedByKind`). */
   podsEvicted?(counts: Readonly<Record<string, number>>): void;
+  /** What the check before a heal's first action found (`nodeheal_fault_confirmations_total`). */
+  faultConfirmation?(result: ConfirmationResult): void;
   /** Seconds an ended heal spent in each stage (`healPhases`, as its status page shows them). */
   healStages?(seconds: Readonly<Record<HealStage, number>>): void;
+}
+
+/** What the check needs beyond the runner's usual deps (NODEHEAL_CONFIRM_*). */
+export interface ConfirmDeps {
+  /** Fingerprints Alertmanager holds unresolved among alerts so named; throws when unanswered. */
+  alertActivity?: (alertnames: readonly string[]) => Promise<ReadonlySet<string>>;
+  recheckMs: number;
+  maxWaitMs: number;
 }
 
 export type HealStage = 'detection' | 'debounce' | 'queued' | 'gates' | 'acting' | 'verification';
@@ -105,6 +115,11 @@ export interface RunnerDeps {
    * GHOST_SLOT_LOCK_LIFETIMES of it.
    */
   nodeLockTtlMs?: number;
+  /**
+   * Before a heal's first action, confirm its fault is still there (NODEHEAL_CONFIRM_*); absent:
+   * not confirmed (tests of other stages, NODEHEAL_CONFIRM_MAX_WAIT_MS=0).
+   */
+  confirm?: ConfirmDeps;
   /** Wakes delayed jobs at once (those that joined a heal that has ended). */
   wakeJobs: (jobIds: string[]) => Promise<void>;
 }

@@ -12,6 +12,7 @@ import { uncordonedBySomeoneElse } from '../actions/index.ts';
 import { takeLock } from '../store/index.ts';
 import { readHistory } from '../store/index.ts';
 import { actOnce } from './act-step.ts';
+import { confirmStillFiring } from './confirm-step.ts';
 import { checkAndHold, takeFreshGate } from './gate-step.ts';
 import { nodeLockTtl, renewHold } from './ghost-slots.ts';
 import { CANCEL_POLL_MS, watchHeal, type HealControl } from './heal-control.ts';
@@ -54,6 +55,9 @@ export async function runHeal(
       log.info('node no longer exists; nothing to heal');
       return { kind: 'not-needed', reason: 'node does not exist' };
     }
+    // A late firing notification makes a heal due at once: is the fault still there?
+    const held = await confirmStillFiring(deps, healId, job, history, firstNode);
+    if (held !== undefined) return held;
   }
 
   if (!(await takeLock(deps.redis, job.node, healId, nodeLockTtl(deps)))) {

@@ -25,6 +25,7 @@ import { allHeals, countActions } from './storm-count.ts';
 import { explainTransientHeals } from './storm-explain.ts';
 import { printReport } from './storm-report.ts';
 import { planStorm, planSummary, PERSISTENT_FAULT, TRANSIENT_ALERTS } from './storm-plan.ts';
+import { CONFIRMATION_RESULTS } from '../../src/heal/index.ts';
 import { alertmanagerBuckets } from './storm-figures.ts';
 import { startTimingProxy } from './storm-proxy.ts';
 import { startSender } from './storm-sender.ts';
@@ -40,8 +41,11 @@ const { values: flags } = parseArgs({
     'heals-timeout': { type: 'string', default: '600' },
     // Seconds; default the debounce less 8 s. Shorter leaves the delivery chain more room.
     'transient-max': { type: 'string', default: '' },
+    // Off: the worker does not ask Alertmanager before a heal's first action (the run before it).
+    'no-confirm': { type: 'boolean', default: false },
   },
 });
+const confirm = !flags['no-confirm'];
 const num = (name: keyof typeof flags) => {
   const v = Number(flags[name]);
   if (!Number.isFinite(v) || v <= 0) {
@@ -67,7 +71,7 @@ const plan = planStorm({
   ...(transientMaxMs === undefined ? {} : { transientMaxMs }),
 });
 console.log(
-  `storm benchmark: ${planSummary(plan)}; ${seconds} s, debounce ${debounceMs / 1000} s, transient alerts 2–${(plan.blip.endMs - plan.blip.startMs) / 1000} s`,
+  `storm benchmark: ${planSummary(plan)}; ${seconds} s, debounce ${debounceMs / 1000} s, transient alerts 2–${(plan.blip.endMs - plan.blip.startMs) / 1000} s; ${confirm ? 'faults confirmed with Alertmanager before a first action' : 'no confirmation before a first action (--no-confirm)'}`,
 );
 
 async function buildPools(kube: KubeClients): Promise<number> {
@@ -113,14 +117,18 @@ try {
   const faultSettings = Object.fromEntries(
     [...Object.keys(TRANSIENT_ALERTS), PERSISTENT_FAULT].map((f) => [f, { debounce }]),
   );
+  const workerEnv: Record<string, string> = {
+    NODEHEAL_SAFETY: JSON.stringify({ nodeCooldownMs: 0, stormCooldownMs }),
+    NODEHEAL_LOG_LEVEL: 'warn',
+  };
+  // The worker starts once the Alertmanagers are up: it asks one of them, before a heal's first
+  // action, whether the fault is still there (a late firing notification of a resolved alert).
   const harness = await startHarness({
     kubeconfig,
     faultSettings,
     ladders: { [PERSISTENT_FAULT]: [{ action: 'replace', timeout: '300s' }] },
-    workerEnv: {
-      NODEHEAL_SAFETY: JSON.stringify({ nodeCooldownMs: 0, stormCooldownMs }),
-      NODEHEAL_LOG_LEVEL: 'warn',
-    },
+    workerEnv,
+    workers: 0,
   });
   cleanup.push(() => harness.stop());
   const proxy = await startTimingProxy(harness.serveUrl);
@@ -131,7 +139,10 @@ try {
     name: 'storm-am',
     webhook: { url: `${proxy.url}/webhook/alertmanager`, bearerToken: HARNESS_WEBHOOK_TOKEN },
   });
-  const watch = startStormWatch(harness.redisUrl, harness.workers[0]!.url);
+  if (confirm) workerEnv.NODEHEAL_ALERTMANAGER_URL = pair.urls[0]!;
+  else workerEnv.NODEHEAL_CONFIRM_MAX_WAIT_MS = '0';
+  const worker = await harness.startWorker();
+  const watch = startStormWatch(harness.redisUrl, worker.url);
   cleanup.push(() => watch.stop());
   await sleep(3000);
   const baselineBytes = await usedMemory(harness.redis);
@@ -222,6 +233,13 @@ try {
     poolSeconds,
     runSeconds: (performance.now() - runStarted) / 1000,
   });
+  const confirmations = await Promise.all(
+    CONFIRMATION_RESULTS.map(
+      async (result) =>
+        `${result} ${await harness.workerMetric('nodeheal_fault_confirmations_total', { result })}`,
+    ),
+  );
+  console.log(`  checks before a first action (by result): ${confirmations.join(', ')}`);
   await explainTransientHeals(count.transient.heals, harness.redis, proxy, startedAt);
   if (!ok) process.exitCode = 1;
 } finally {

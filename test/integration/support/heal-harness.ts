@@ -49,17 +49,20 @@ export interface Harness {
   serveProcess: WorkerProcess;
   workers: WorkerProcess[];
   startWorker: () => Promise<WorkerProcess>;
+  /** Posts a firing notification; `fingerprint` defaults to `<alertname>-<node>`. */
   fire: (
     node: string,
     alertname: string,
     labels?: Record<string, string>,
     startsAt?: Date,
+    fingerprint?: string,
   ) => Promise<void>;
   resolve: (
     node: string,
     alertname: string,
     labels?: Record<string, string>,
     startsAt?: Date,
+    fingerprint?: string,
   ) => Promise<void>;
   healsFor: (node: string) => Promise<HealRecord[]>;
   finishedHeal: (node: string, timeoutMs?: number) => Promise<HealRecord>;
@@ -232,6 +235,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     alertname: string,
     labels: Record<string, string>,
     startsAt: Date,
+    fingerprint = `${alertname}-${node}`,
   ) => {
     const alertLabels = { alertname, node, ...labels };
     const body = {
@@ -252,7 +256,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
           startsAt: startsAt.toISOString(),
           endsAt: status === 'resolved' ? new Date().toISOString() : '0001-01-01T00:00:00Z',
           generatorURL: 'http://prometheus.test',
-          fingerprint: `${alertname}-${node}`,
+          fingerprint,
         },
       ],
     };
@@ -272,10 +276,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     serveProcess: serve,
     workers,
     startWorker,
-    fire: (node, alertname, labels = {}, startsAt = new Date(Date.now() - 5000)) =>
-      post('firing', node, alertname, labels, startsAt),
-    resolve: (node, alertname, labels = {}, startsAt = new Date(Date.now() - 5000)) =>
-      post('resolved', node, alertname, labels, startsAt),
+    fire: (node, alertname, labels = {}, startsAt = new Date(Date.now() - 5000), fingerprint) =>
+      post('firing', node, alertname, labels, startsAt, fingerprint),
+    resolve: (node, alertname, labels = {}, startsAt = new Date(Date.now() - 5000), fingerprint) =>
+      post('resolved', node, alertname, labels, startsAt, fingerprint),
     healsFor,
     finishedHeal: async (node, timeoutMs = 120_000) =>
       eventually(

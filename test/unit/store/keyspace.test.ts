@@ -29,6 +29,7 @@ describe('the Redis keyspace', () => {
         'nodeheal:joined:',
         'nodeheal:joined:*',
         'nodeheal:lock:node:*',
+        'nodeheal:over-since:*',
         'nodeheal:paused',
         'nodeheal:record:*',
         'nodeheal:records',
