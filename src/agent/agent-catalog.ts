@@ -1,12 +1,15 @@
 // The node agent's command catalog: which host command name runs which argv, for how long.
-// The agent runs nothing else. Loaded from YAML, validated with zod, errors with line numbers.
+// The agent runs nothing else. Loaded from YAML, checked (catalog-check.ts), errors with line
+// numbers.
 import { readFile } from 'node:fs/promises';
 import { LineCounter, isMap, isNode, isScalar, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
-import { z } from 'zod';
 import type { HostCommand } from '../actions/index.ts';
-import { isDuration, parseDuration } from '../rules/index.ts';
+import { checkCatalog, type AgentCatalogFile } from './catalog-check.ts';
+import { catalogDurationMs } from './catalog-duration.ts';
 import { AGENT_HOST_COMMANDS } from './host-command-names.ts';
+
+export type { AgentCatalogFile };
 
 /** A command that ran longer than its timeout gets SIGTERM, then SIGKILL this much later. */
 export const DEFAULT_KILL_GRACE_MS = 5_000;
@@ -14,9 +17,6 @@ export const DEFAULT_KILL_GRACE_MS = 5_000;
 export const DEFAULT_OUTPUT_TAIL_BYTES = 4096;
 /** PATH given to commands whose catalog entry does not set one. */
 export const DEFAULT_COMMAND_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-const MIN_TIMEOUT_MS = 1_000;
-const MAX_TIMEOUT_MS = 60 * 60_000;
 
 export interface CatalogCommand {
   readonly name: HostCommand;
@@ -57,64 +57,7 @@ export class AgentCatalogInvalidError extends Error {
   }
 }
 
-const noNul = (value: string) => !value.includes('\0');
-
-const duration = (min: number, max: number) =>
-  z
-    .string()
-    .refine(isDuration, 'expected a duration such as "30s", "2m" or "1h"')
-    .refine((text) => !isDuration(text) || parseDuration(text) >= min, {
-      message: `must be at least ${min / 1000}s`,
-    })
-    .refine((text) => !isDuration(text) || parseDuration(text) <= max, {
-      message: `must be at most ${max / 60_000}m`,
-    });
-
-const argvSchema = z
-  .array(
-    z
-      .string()
-      .min(1, 'an argument must not be empty')
-      .refine(noNul, 'an argument must not contain NUL'),
-  )
-  .min(1, 'argv needs at least the program')
-  .refine(
-    (argv) => argv[0] === undefined || argv[0].startsWith('/') || !argv[0].includes('/'),
-    'argv[0] must be an absolute path or a bare program name (no relative paths)',
-  );
-
-const commandSchema = z.strictObject({
-  description: z.string().optional(),
-  argv: argvSchema,
-  timeout: duration(MIN_TIMEOUT_MS, MAX_TIMEOUT_MS),
-  killGrace: duration(0, 5 * 60_000).optional(),
-  env: z
-    .record(
-      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'),
-      z.string().refine(noNul, 'a value must not contain NUL'),
-    )
-    .optional(),
-});
-
 const hostCommandNames: readonly string[] = AGENT_HOST_COMMANDS;
-
-export const agentCatalogSchema = z.strictObject({
-  version: z.literal(1, 'version must be 1'),
-  outputTailBytes: z.int().min(256).max(65_536).optional(),
-  commands: z
-    .record(
-      z
-        .string()
-        .refine(
-          (name) => hostCommandNames.includes(name),
-          `not a host command; expected one of ${AGENT_HOST_COMMANDS.join(', ')}`,
-        ),
-      commandSchema,
-    )
-    .refine((commands) => Object.keys(commands).length > 0, 'the catalog names no command'),
-});
-
-export type AgentCatalogFile = z.infer<typeof agentCatalogSchema>;
 
 function position(
   doc: Document,
@@ -176,27 +119,16 @@ export function loadAgentCatalog(text: string, source: string): LoadAgentCatalog
       }),
     };
   }
-  const parsed = agentCatalogSchema.safeParse(doc.toJS());
-  if (!parsed.success) {
-    const errors = parsed.error.issues.flatMap((issue): AgentCatalogError[] => {
-      const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
-      return keys.map((key) => {
-        const path = key === undefined ? issue.path : [...issue.path, key];
-        const onKey = key !== undefined || issue.code === 'invalid_key';
-        const at = position(doc, lineCounter, path, onKey ? 'key' : 'value');
-        const message =
-          key !== undefined
-            ? `unknown key "${key}"`
-            : issue.code === 'invalid_key'
-              ? (issue.issues[0]?.message ?? issue.message)
-              : issue.message;
-        return { ...at, path: formatPath(path), message };
-      });
+  const checked = checkCatalog(doc.toJS(), hostCommandNames);
+  if (!checked.ok) {
+    const errors = checked.issues.map((issue): AgentCatalogError => {
+      const at = position(doc, lineCounter, issue.path, issue.onKey ? 'key' : 'value');
+      return { ...at, path: formatPath(issue.path), message: issue.message };
     });
     errors.sort((a, b) => a.line - b.line || a.column - b.column);
     return { ok: false, errors };
   }
-  const file = parsed.data;
+  const file = checked.file;
   const commands = new Map<HostCommand, CatalogCommand>();
   for (const [name, entry] of Object.entries(file.commands)) {
     const [program, ...args] = entry.argv;
@@ -204,9 +136,12 @@ export function loadAgentCatalog(text: string, source: string): LoadAgentCatalog
     commands.set(name as HostCommand, {
       name: name as HostCommand,
       argv: [program, ...args],
-      timeoutMs: parseDuration(entry.timeout),
+      // Checked above: both parse.
+      timeoutMs: catalogDurationMs(entry.timeout) ?? 0,
       killGraceMs:
-        entry.killGrace === undefined ? DEFAULT_KILL_GRACE_MS : parseDuration(entry.killGrace),
+        entry.killGrace === undefined
+          ? DEFAULT_KILL_GRACE_MS
+          : (catalogDurationMs(entry.killGrace) ?? DEFAULT_KILL_GRACE_MS),
       env: { PATH: DEFAULT_COMMAND_PATH, ...entry.env },
       description: entry.description,
     });

@@ -4,7 +4,6 @@
 // address for a Node.
 import { connect } from 'node:net';
 import type { V1Node } from '@kubernetes/client-node';
-import { z } from 'zod';
 import type { HostCommand, HostCommandResult, HostCommands } from '../actions/index.ts';
 import {
   AGENT_HEADERS,
@@ -30,19 +29,47 @@ export interface AgentClientOptions {
   now?: () => number;
 }
 
-const runResponseSchema = z.object({
-  outcome: z.enum(['ok', 'failed']),
-  exitCode: z.int(),
-  output: z.string(),
-  durationMs: z.number().nonnegative(),
-});
+// The agent's answers are checked by hand: this file is loaded by the agent's own index (the
+// node agent loads no schema library: docs/benchmarks.md, "Footprint").
+interface RunResponse {
+  outcome: 'ok' | 'failed';
+  exitCode: number;
+  output: string;
+  durationMs: number;
+}
 
-const challengeResponseSchema = z.object({
-  challenge: z.string(),
-  expiresInMs: z.number().nonnegative(),
-});
+/** A body that is JSON but not the expected answer. */
+class MalformedAnswer extends Error {}
 
-const detailSchema = z.object({ detail: z.string().optional(), error: z.string().optional() });
+const fieldsOf = (body: string): Record<string, unknown> => {
+  const value: unknown = JSON.parse(body);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new MalformedAnswer('not an object');
+  return value as Record<string, unknown>;
+};
+
+const nonNegative = (value: unknown) => typeof value === 'number' && value >= 0;
+
+/** The run answer's fields; throws on a body that is not one. */
+function runResponse(body: string): RunResponse {
+  const r = fieldsOf(body);
+  if (
+    (r.outcome !== 'ok' && r.outcome !== 'failed') ||
+    !Number.isSafeInteger(r.exitCode) ||
+    typeof r.output !== 'string' ||
+    !nonNegative(r.durationMs)
+  )
+    throw new MalformedAnswer('not a run answer');
+  return r as unknown as RunResponse;
+}
+
+/** The challenge of a challenge answer; throws on a body that is not one. */
+function challengeOf(body: string): string {
+  const r = fieldsOf(body);
+  if (typeof r.challenge !== 'string' || !nonNegative(r.expiresInMs))
+    throw new MalformedAnswer('not a challenge answer');
+  return r.challenge;
+}
 
 function describe(error: unknown): string {
   if (error instanceof Error) {
@@ -59,8 +86,11 @@ function describe(error: unknown): string {
 
 function detailOf(body: string): string {
   try {
-    const parsed = detailSchema.safeParse(JSON.parse(body));
-    if (parsed.success) return parsed.data.detail ?? parsed.data.error ?? '';
+    const { detail, error } = fieldsOf(body);
+    const textOrAbsent = (value: unknown): value is string | undefined =>
+      value === undefined || typeof value === 'string';
+    // A detail or error that is not text: the body itself is shown, as for any other answer.
+    if (textOrAbsent(detail) && textOrAbsent(error)) return detail ?? error ?? '';
   } catch {
     // not JSON
   }
@@ -237,7 +267,7 @@ export function agentHostCommands(options: AgentClientOptions): HostCommands {
         );
         const refused = refusal(where, challengeUrl.origin, answer, verified);
         if (refused) return refused;
-        challenge = challengeResponseSchema.parse(JSON.parse(answer.body)).challenge;
+        challenge = challengeOf(answer.body);
       } catch (error) {
         const reason = describe(error);
         return {
@@ -245,7 +275,7 @@ export function agentHostCommands(options: AgentClientOptions): HostCommands {
           detail:
             reason === 'timed out'
               ? `${where}: no answer to the challenge request within ${options.timeoutMs} ms (nothing ran)`
-              : error instanceof SyntaxError || error instanceof z.ZodError
+              : error instanceof SyntaxError || error instanceof MalformedAnswer
                 ? `${where}: malformed challenge`
                 : `${where} at ${challengeUrl.origin}: ${reason}`,
         };
@@ -302,9 +332,9 @@ export function agentHostCommands(options: AgentClientOptions): HostCommands {
       );
       const refused = refusal(where, runUrl.origin, answer, verified);
       if (refused) return refused;
-      let parsed: z.infer<typeof runResponseSchema>;
+      let parsed: RunResponse;
       try {
-        parsed = runResponseSchema.parse(JSON.parse(answer.body));
+        parsed = runResponse(answer.body);
       } catch {
         return { outcome: 'unreachable', detail: `${where}: malformed answer` };
       }

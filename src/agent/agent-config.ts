@@ -1,7 +1,22 @@
 // The node agent's configuration: command-line flags over NODEHEAL_AGENT_* environment
 // variables, validated at start; a bad value exits non-zero with the flag and variable named.
-import { z } from 'zod';
-import { selfFenceSettingsSchema, type SelfFenceSettings } from '../safety/index.ts';
+// The self-fence settings are checked by src/safety's schema, loaded only when self-fence is on:
+// the default agent loads neither src/safety nor zod (docs/benchmarks.md, "Footprint").
+import type { SelfFenceSettings } from '../safety/index.ts';
+import {
+  Invalid,
+  dnsName,
+  healthListen,
+  hostPort,
+  hostPortList,
+  nodeName,
+  required,
+  seconds,
+  trueOrFalse,
+  type HostPort,
+} from './config-fields.ts';
+
+export type { HostPort };
 
 export class AgentConfigError extends Error {
   readonly code = 'AGENT_CONFIG_INVALID';
@@ -24,11 +39,6 @@ export interface AgentFlags {
   apiserver?: string | undefined;
   peers?: string | undefined;
   peersDns?: string | undefined;
-}
-
-export interface HostPort {
-  host: string;
-  port: number;
 }
 
 /** The self-fence watchdog's configuration (docs/agent.md "Self-fence"). */
@@ -61,21 +71,6 @@ export const AGENT_DEFAULTS = {
   healthListen: '127.0.0.1:9181',
   catalog: '/etc/nodeheal/agent/catalog.yaml',
 } as const;
-
-const hostPort = z
-  .string()
-  // The port follows the last colon, so an unbracketed IPv6 node IP ($(NODE_IP):9180) works too.
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s[\]]+):(\d{1,5})$/, 'expected host:port, e.g. 10.0.0.5:9180')
-  .transform((text, ctx) => {
-    const split = text.lastIndexOf(':');
-    const host = text.slice(0, split).replace(/^\[|\]$/g, '');
-    const port = Number(text.slice(split + 1));
-    if (port > 65535) ctx.addIssue({ code: 'custom', message: 'port above 65535' });
-    return { host, port };
-  });
-
-const isLoopback = (host: string) =>
-  host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 
 const FIELDS = {
   listen: { env: 'NODEHEAL_AGENT_LISTEN', flag: '--listen' },
@@ -114,50 +109,6 @@ const SETTINGS_FIELDS = {
   rebootSeconds: 'selfFenceRebootSeconds',
 } as const;
 
-const seconds = z
-  .string()
-  .regex(/^\d+(\.\d+)?$/, 'expected seconds, e.g. 60 or 0.5')
-  .transform(Number)
-  .optional();
-
-const schema = z.object({
-  listen: hostPort,
-  healthListen: z.union([
-    z.literal('off'),
-    hostPort.refine(
-      (hp) => isLoopback(hp.host),
-      'the unauthenticated health endpoint listens on loopback only (127.0.0.1:PORT), or "off"',
-    ),
-  ]),
-  secretFile: z.string().min(1, 'required: the file holding the shared agent secret'),
-  catalog: z.string().min(1),
-  node: z
-    .string()
-    .min(1, { error: "required: this node's name (the Downward API spec.nodeName)", abort: true })
-    .regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, 'expected a Kubernetes node name'),
-  stateDir: z.string().min(1).optional(),
-  selfFence: z.enum(['true', 'false'], 'expected true or false'),
-  selfFenceUnreachableSeconds: seconds,
-  selfFenceCheckIntervalSeconds: seconds,
-  selfFenceProbeTimeoutSeconds: seconds,
-  selfFenceRebootSeconds: seconds,
-  apiserver: hostPort.optional(),
-  peers: z
-    .string()
-    .optional()
-    .transform((text) =>
-      (text ?? '')
-        .split(',')
-        .map((p) => p.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(hostPort)),
-  peersDns: z
-    .string()
-    .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9.])?$/, 'expected a DNS name')
-    .optional(),
-});
-
 /**
  * Resolves the agent configuration.
  *
@@ -174,82 +125,88 @@ const schema = z.object({
  *   off, so a typo is never silent.
  * - Errors name the flag and the variable of every bad setting at once.
  */
-export function loadAgentConfig(
+export async function loadAgentConfig(
   flags: AgentFlags = {},
   env: NodeJS.ProcessEnv = process.env,
-): AgentConfig {
-  const pick = (key: keyof typeof FIELDS) => {
+): Promise<AgentConfig> {
+  const pick = (key: keyof typeof FIELDS): string | undefined => {
     const value = flags[key] ?? env[FIELDS[key].env];
-    return value === '' ? undefined : value;
+    return value === '' || typeof value === 'boolean' ? undefined : value;
   };
-  const parsed = schema.safeParse({
-    listen: pick('listen') ?? AGENT_DEFAULTS.listen,
-    healthListen: pick('healthListen') ?? AGENT_DEFAULTS.healthListen,
-    secretFile: pick('secretFile') ?? '',
-    catalog: pick('catalog') ?? AGENT_DEFAULTS.catalog,
-    node: pick('node') ?? '',
-    stateDir: pick('stateDir'),
-    selfFence:
-      flags.selfFence === true ? 'true' : ((pick('selfFence') as string | undefined) ?? 'false'),
-    selfFenceUnreachableSeconds: pick('selfFenceUnreachableSeconds'),
-    selfFenceCheckIntervalSeconds: pick('selfFenceCheckIntervalSeconds'),
-    selfFenceProbeTimeoutSeconds: pick('selfFenceProbeTimeoutSeconds'),
-    selfFenceRebootSeconds: pick('selfFenceRebootSeconds'),
-    apiserver: pick('apiserver') ?? inClusterApiserver(env),
-    peers: pick('peers'),
-    peersDns: pick('peersDns'),
-  });
   const problems: string[] = [];
   const problem = (key: keyof typeof FIELDS, message: string) => {
     const field = FIELDS[key];
     problems.push(`${field.env} (${field.flag}): ${message}`);
   };
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      problem(issue.path[0] as keyof typeof FIELDS, issue.message);
-    }
-    throw new AgentConfigError(`invalid agent configuration:\n  ${problems.join('\n  ')}`);
-  }
-  const c = parsed.data;
+  const fail = () =>
+    new AgentConfigError(`invalid agent configuration:\n  ${problems.join('\n  ')}`);
+  /** The parsed value of a setting; a bad one is noted and read as undefined. */
+  const read = <T>(key: keyof typeof FIELDS, parsed: T | Invalid): T | undefined => {
+    if (!(parsed instanceof Invalid)) return parsed;
+    problem(key, parsed.message);
+    return undefined;
+  };
+  const optional = <T>(key: keyof typeof FIELDS, parse: (text: string) => T | Invalid) => {
+    const text = pick(key);
+    return text === undefined ? undefined : read(key, parse(text));
+  };
+
+  const listen = read('listen', hostPort(pick('listen') ?? AGENT_DEFAULTS.listen));
+  const health = read(
+    'healthListen',
+    healthListen(pick('healthListen') ?? AGENT_DEFAULTS.healthListen),
+  );
+  const secretFile = read(
+    'secretFile',
+    required(pick('secretFile') ?? '', 'required: the file holding the shared agent secret'),
+  );
+  const catalog = pick('catalog') ?? AGENT_DEFAULTS.catalog;
+  const node = read('node', nodeName(pick('node') ?? ''));
+  const stateDir = pick('stateDir');
+  const selfFenceOn = read(
+    'selfFence',
+    flags.selfFence === true ? true : trueOrFalse(pick('selfFence') ?? 'false'),
+  );
+  const given = {
+    unreachableSeconds: optional('selfFenceUnreachableSeconds', seconds),
+    checkIntervalSeconds: optional('selfFenceCheckIntervalSeconds', seconds),
+    probeTimeoutSeconds: optional('selfFenceProbeTimeoutSeconds', seconds),
+    rebootSeconds: optional('selfFenceRebootSeconds', seconds),
+  };
+  const apiserverText = pick('apiserver') ?? inClusterApiserver(env);
+  const apiserver =
+    apiserverText === undefined ? undefined : read('apiserver', hostPort(apiserverText));
+  const peers = read('peers', hostPortList(pick('peers') ?? '')) ?? [];
+  const peersDns = optional('peersDns', dnsName);
+  if (problems.length > 0 || !listen || !health || !secretFile || !node) throw fail();
+
   let selfFence: SelfFenceConfig | undefined;
-  if (c.selfFence === 'true') {
-    const settings = selfFenceSettingsSchema.safeParse({
-      unreachableSeconds: c.selfFenceUnreachableSeconds,
-      checkIntervalSeconds: c.selfFenceCheckIntervalSeconds,
-      probeTimeoutSeconds: c.selfFenceProbeTimeoutSeconds,
-      rebootSeconds: c.selfFenceRebootSeconds,
-    });
+  if (selfFenceOn) {
+    // Loaded here only: src/safety (and zod with it) costs the default agent nothing.
+    const { selfFenceSettingsSchema } = await import('../safety/index.ts');
+    const settings = selfFenceSettingsSchema.safeParse(given);
     if (!settings.success) {
       for (const issue of settings.error.issues) {
         problem(SETTINGS_FIELDS[issue.path[0] as keyof typeof SETTINGS_FIELDS], issue.message);
       }
     }
-    if (c.apiserver === undefined && c.peers.length === 0 && c.peersDns === undefined) {
+    if (apiserver === undefined && peers.length === 0 && peersDns === undefined) {
       problem(
         'apiserver',
         'self-fence needs something to reach: the apiserver (default from KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT), NODEHEAL_AGENT_PEERS or NODEHEAL_AGENT_PEERS_DNS',
       );
     }
-    if (settings.success) {
-      selfFence = {
-        settings: settings.data,
-        apiserver: c.apiserver,
-        peers: c.peers,
-        peersDns: c.peersDns,
-      };
-    }
+    if (settings.success) selfFence = { settings: settings.data, apiserver, peers, peersDns };
   }
-  if (problems.length > 0) {
-    throw new AgentConfigError(`invalid agent configuration:\n  ${problems.join('\n  ')}`);
-  }
+  if (problems.length > 0) throw fail();
   return {
-    listenHost: c.listen.host,
-    listenPort: c.listen.port,
-    health: c.healthListen === 'off' ? undefined : c.healthListen,
-    secretFile: c.secretFile,
-    catalog: c.catalog,
-    node: c.node,
-    stateDir: c.stateDir,
+    listenHost: listen.host,
+    listenPort: listen.port,
+    health: health === 'off' ? undefined : health,
+    secretFile,
+    catalog,
+    node,
+    stateDir,
     selfFence,
   };
 }

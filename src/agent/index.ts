@@ -13,7 +13,6 @@ export {
   loadAgentCatalogFile,
   formatAgentCatalogErrors,
   catalogCommand,
-  agentCatalogSchema,
   AgentCatalogInvalidError,
   DEFAULT_KILL_GRACE_MS,
   DEFAULT_OUTPUT_TAIL_BYTES,
@@ -85,12 +84,11 @@ export {
   type SignedFields,
   type VerifyResult,
 } from './signing.ts';
-export {
-  resolvePeers,
-  startSelfFenceWatchdog,
-  tcpReachable,
-  type RebootRun,
-  type SelfFenceWatchdog,
-  type SelfFenceWatchdogOptions,
+// Types only: startAgent loads the watchdog (and src/safety, and zod with it) when self-fence is
+// on; a value exported here would load them into every agent. Its tests import the file itself.
+export type {
+  RebootRun,
+  SelfFenceWatchdog,
+  SelfFenceWatchdogOptions,
 } from './self-fence-watchdog.ts';
 export { startAgent, type RunningAgent } from './start-agent.ts';

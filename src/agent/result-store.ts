@@ -15,7 +15,6 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
 
 /** Exit code of a command whose run was cut short by the agent itself stopping. */
 export const INTERRUPTED_EXIT_CODE = -1;
@@ -32,16 +31,33 @@ export interface StoredResult {
   timedOut: boolean;
 }
 
-const storedSchema = z.object({
-  healId: z.string(),
-  command: z.string(),
-  startedAt: z.iso.datetime(),
-  state: z.enum(['running', 'done']),
-  exitCode: z.int(),
-  output: z.string(),
-  durationMs: z.number().nonnegative(),
-  timedOut: z.boolean(),
-});
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+/**
+ * A record read back from disk, or undefined when it is not one (a torn or foreign file). Checked
+ * by hand: the agent loads no schema library (docs/benchmarks.md, "Footprint").
+ */
+function storedResult(value: unknown): StoredResult | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const r = value as Record<keyof StoredResult, unknown>;
+  const valid =
+    typeof r.healId === 'string' &&
+    typeof r.command === 'string' &&
+    typeof r.startedAt === 'string' &&
+    ISO_TIME.test(r.startedAt) &&
+    !Number.isNaN(Date.parse(r.startedAt)) &&
+    (r.state === 'running' || r.state === 'done') &&
+    Number.isSafeInteger(r.exitCode) &&
+    typeof r.output === 'string' &&
+    typeof r.durationMs === 'number' &&
+    r.durationMs >= 0 &&
+    typeof r.timedOut === 'boolean';
+  if (!valid) return undefined;
+  // Only the known fields: anything else in the file is not carried into answers.
+  const { healId, command, startedAt, state, exitCode, output, durationMs, timedOut } =
+    r as StoredResult;
+  return { healId, command, startedAt, state, exitCode, output, durationMs, timedOut };
+}
 
 export interface ResultStoreOptions {
   /** Directory for the on-disk copy; none keeps results in memory only. */
@@ -173,10 +189,13 @@ export class ResultStore {
         if (name.endsWith('.json.tmp')) rmSync(path, { force: true });
         continue;
       }
-      let record: StoredResult;
+      let record: StoredResult | undefined;
       try {
-        record = storedSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
+        record = storedResult(JSON.parse(readFileSync(path, 'utf8')));
       } catch {
+        record = undefined; // not JSON
+      }
+      if (record === undefined) {
         rmSync(path, { force: true });
         continue;
       }

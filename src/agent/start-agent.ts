@@ -9,7 +9,7 @@ import { createAgentServer, healthHandler } from './agent-server.ts';
 import { runRecordedCommand } from './recorded-command.ts';
 import { ResultStore } from './result-store.ts';
 import { AgentSecretFile } from './secret-file.ts';
-import { startSelfFenceWatchdog, type SelfFenceWatchdog } from './self-fence-watchdog.ts';
+import type { SelfFenceWatchdog } from './self-fence-watchdog.ts';
 
 // node:http through getBuiltinModule, not `import`: an ESM import of a builtin builds a facade
 // that reads every export, and node:http's lazy WebSocket, CloseEvent and MessageEvent getters
@@ -111,6 +111,9 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
 
   let watchdog: SelfFenceWatchdog | undefined;
   if (config.selfFence) {
+    // Loaded only when on: the watchdog's decision lives in src/safety, which loads zod, and the
+    // default agent (no self-fence) keeps neither (docs/benchmarks.md, "Footprint").
+    const { startSelfFenceWatchdog } = await import('./self-fence-watchdog.ts');
     watchdog = startSelfFenceWatchdog({
       config: config.selfFence,
       node: config.node,

@@ -7,7 +7,7 @@ export type AgentOptions = AgentFlags;
 
 export async function agent(options: AgentOptions): Promise<void> {
   const logger = createLogger();
-  const config = loadAgentConfig(options);
+  const config = await loadAgentConfig(options);
   const running = await startAgent(config, logger);
 
   let stopping = false;

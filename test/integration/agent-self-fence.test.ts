@@ -382,7 +382,7 @@ function schedulable(spec: PodSpec, labels: Record<string, string>): boolean {
 describe('chart: agent.selfFence', () => {
   const values = join(CHART_CI_DIR, 'everything-on-values.yaml');
 
-  it('renders the self-fence DaemonSet on exactly the opted-in nodes and the plain agent on the others', () => {
+  it('renders the self-fence DaemonSet on exactly the opted-in nodes and the plain agent on the others', async () => {
     const objects = helmTemplate([values], [], { namespace: 'ops', releaseName: 'nodeheal' });
     const plain = template(get(objects, 'DaemonSet', 'nodeheal-agent'));
     const fencing = template(get(objects, 'DaemonSet', 'nodeheal-agent-self-fence'));
@@ -425,7 +425,7 @@ describe('chart: agent.selfFence', () => {
       NODE_NAME: 'db-1',
       NODE_IP: '10.0.0.5',
     });
-    const config = loadAgentConfig({}, agentEnv);
+    const config = await loadAgentConfig({}, agentEnv);
     expect(config.selfFence).toMatchObject({
       settings: {
         unreachableSeconds: 45,
@@ -437,12 +437,14 @@ describe('chart: agent.selfFence', () => {
       peersDns: 'nodeheal-agent-peers.ops.svc.cluster.local.',
     });
     expect(
-      loadAgentConfig(
-        {},
-        envOf(get(objects, 'DaemonSet', 'nodeheal-agent'), {
-          NODE_NAME: 'web-1',
-          NODE_IP: '10.0.0.6',
-        }),
+      (
+        await loadAgentConfig(
+          {},
+          envOf(get(objects, 'DaemonSet', 'nodeheal-agent'), {
+            NODE_NAME: 'web-1',
+            NODE_IP: '10.0.0.6',
+          }),
+        )
       ).selfFence,
     ).toBeUndefined();
 

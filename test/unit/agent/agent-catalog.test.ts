@@ -177,6 +177,55 @@ commands:
       2,
       'Too big',
     ],
+    [
+      'an output tail that is not a whole number',
+      `version: 1\noutputTailBytes: 300.5\ncommands:\n  reboot: { argv: [reboot], timeout: 1m }\n`,
+      2,
+      'expected int',
+    ],
+    [
+      'an output tail too small',
+      `version: 1\noutputTailBytes: 10\ncommands:\n  reboot: { argv: [reboot], timeout: 1m }\n`,
+      2,
+      'Too small',
+    ],
+    [
+      'an unknown key at the top',
+      `version: 1\nshell: /bin/sh\ncommands:\n  reboot: { argv: [reboot], timeout: 1m }\n`,
+      2,
+      'unknown key "shell"',
+    ],
+    ['a document that is a list', `- version: 1\n`, 1, 'expected object, received array'],
+    [
+      'commands that are a list',
+      `version: 1\ncommands:\n  - reboot\n`,
+      3,
+      'expected record, received array',
+    ],
+    [
+      'an entry that is a string',
+      `version: 1\ncommands:\n  reboot: systemctl reboot\n`,
+      3,
+      'expected object, received string',
+    ],
+    [
+      'a kill grace above five minutes',
+      `version: 1\ncommands:\n  reboot:\n    argv: [reboot]\n    timeout: 1m\n    killGrace: 10m\n`,
+      6,
+      'must be at most 5m',
+    ],
+    [
+      'an environment value that is not text',
+      `version: 1\ncommands:\n  reboot:\n    argv: [reboot]\n    timeout: 1m\n    env: { DEBUG: [1] }\n`,
+      6,
+      'expected string, received array',
+    ],
+    [
+      'a description that is not text',
+      `version: 1\ncommands:\n  reboot:\n    description: 5\n    argv: [reboot]\n    timeout: 1m\n`,
+      4,
+      'expected string, received number',
+    ],
   ])('refuses %s, at its line', (_label, text, line, message) => {
     const found = errors(text);
     expect(found.map((e) => e.message).join(' | ')).toContain(message);

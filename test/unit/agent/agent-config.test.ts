@@ -9,8 +9,8 @@ const env = {
 };
 
 describe('loadAgentConfig', () => {
-  it('applies the defaults', () => {
-    expect(loadAgentConfig({}, env)).toEqual({
+  it('applies the defaults', async () => {
+    expect(await loadAgentConfig({}, env)).toEqual({
       listenHost: '0.0.0.0',
       listenPort: 9180,
       health: { host: '127.0.0.1', port: 9181 },
@@ -21,8 +21,8 @@ describe('loadAgentConfig', () => {
     });
   });
 
-  it('reads every NODEHEAL_AGENT_* variable, and flags win over them', () => {
-    const fromEnv = loadAgentConfig(
+  it('reads every NODEHEAL_AGENT_* variable, and flags win over them', async () => {
+    const fromEnv = await loadAgentConfig(
       {},
       {
         ...env,
@@ -39,7 +39,7 @@ describe('loadAgentConfig', () => {
       catalog: '/c.yaml',
       stateDir: '/var/lib/nodeheal-agent',
     });
-    const fromFlags = loadAgentConfig(
+    const fromFlags = await loadAgentConfig(
       { listen: '[fd00::7]:9180', node: 'worker-2', healthListen: '[::1]:7000' },
       { ...env, NODEHEAL_AGENT_LISTEN: '10.0.3.7:9999' },
     );
@@ -56,8 +56,11 @@ describe('loadAgentConfig', () => {
     ['[fd00::7]:9180', 'fd00::7', 9180],
     ['fd00::7:9180', 'fd00::7', 9180],
     ['worker-1.internal:80', 'worker-1.internal', 80],
-  ])('listens on %s (the DaemonSet gives $(NODE_IP):port)', (listen, host, port) => {
-    expect(loadAgentConfig({ listen }, env)).toMatchObject({ listenHost: host, listenPort: port });
+  ])('listens on %s (the DaemonSet gives $(NODE_IP):port)', async (listen, host, port) => {
+    expect(await loadAgentConfig({ listen }, env)).toMatchObject({
+      listenHost: host,
+      listenPort: port,
+    });
   });
 
   it.each([
@@ -71,7 +74,7 @@ describe('loadAgentConfig', () => {
       env,
       'NODEHEAL_AGENT_HEALTH_LISTEN (--health-listen): the unauthenticated health endpoint listens on loopback only',
     ],
-  ])('refuses %j with %j', (flags, environment, message) => {
-    expect(() => loadAgentConfig(flags, environment)).toThrow(message);
+  ])('refuses %j with %j', async (flags, environment, message) => {
+    await expect(loadAgentConfig(flags, environment)).rejects.toThrow(message);
   });
 });

@@ -82,4 +82,46 @@ describe('ResultStore', () => {
     expect(store.size).toBe(0);
     expect(readdirSync(dir)).toEqual([]);
   });
+
+  // A record on disk is read back only when every field has its type; anything else (a file
+  // from another version, a torn write that is still JSON) is dropped, never answered from.
+  const written = {
+    healId: 'h1',
+    command: 'reboot',
+    startedAt: '2026-11-26T12:00:00.000Z',
+    state: 'done',
+    exitCode: 0,
+    output: 'ok',
+    durationMs: 10,
+    timedOut: false,
+  };
+  it.each<[string, unknown]>([
+    ['an array', [written]],
+    ['null', null],
+    ['a heal id that is not text', { ...written, healId: 7 }],
+    ['a start that is not an ISO time', { ...written, startedAt: '26.11.2026' }],
+    ['a start with an offset instead of Z', { ...written, startedAt: '2026-11-26T12:00:00+01:00' }],
+    ['an unknown state', { ...written, state: 'queued' }],
+    ['a fractional exit code', { ...written, exitCode: 1.5 }],
+    ['a negative duration', { ...written, durationMs: -1 }],
+    ['no output', { ...written, output: undefined }],
+    ['timedOut as text', { ...written, timedOut: 'false' }],
+  ])('drops a record file holding %s', (_label, content) => {
+    const dir = tempDir();
+    const name = `${'2'.repeat(64)}.json`;
+    writeFileSync(join(dir, name), JSON.stringify(content));
+    const store = new ResultStore({ dir, now: () => NOW + 1000 });
+    expect(store.size).toBe(0);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('reads a well-formed record file back, without fields it does not know', () => {
+    const dir = tempDir();
+    const first = new ResultStore({ dir, now: () => NOW });
+    first.finish('h1', 'reboot', run);
+    const [name] = readdirSync(dir);
+    writeFileSync(join(dir, name!), JSON.stringify({ ...written, extra: 'x' }));
+    const store = new ResultStore({ dir, now: () => NOW + 1000 });
+    expect(store.get('h1', 'reboot')).toEqual(written);
+  });
 });

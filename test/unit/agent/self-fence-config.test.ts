@@ -11,16 +11,18 @@ const env = {
 const inCluster = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
 
 describe('loadAgentConfig: self-fence', () => {
-  it('is off by default, even in a cluster', () => {
-    expect(loadAgentConfig({}, { ...env, ...inCluster }).selfFence).toBeUndefined();
+  it('is off by default, even in a cluster', async () => {
+    expect((await loadAgentConfig({}, { ...env, ...inCluster })).selfFence).toBeUndefined();
     expect(
-      loadAgentConfig({}, { ...env, ...inCluster, NODEHEAL_AGENT_SELF_FENCE: 'false' }).selfFence,
+      (await loadAgentConfig({}, { ...env, ...inCluster, NODEHEAL_AGENT_SELF_FENCE: 'false' }))
+        .selfFence,
     ).toBeUndefined();
   });
 
-  it('on, in a cluster: the defaults and the in-cluster apiserver', () => {
+  it('on, in a cluster: the defaults and the in-cluster apiserver', async () => {
     expect(
-      loadAgentConfig({}, { ...env, ...inCluster, NODEHEAL_AGENT_SELF_FENCE: 'true' }).selfFence,
+      (await loadAgentConfig({}, { ...env, ...inCluster, NODEHEAL_AGENT_SELF_FENCE: 'true' }))
+        .selfFence,
     ).toEqual({
       settings: DEFAULT_SELF_FENCE_SETTINGS,
       apiserver: { host: '10.96.0.1', port: 443 },
@@ -28,19 +30,21 @@ describe('loadAgentConfig: self-fence', () => {
       peersDns: undefined,
     });
     expect(
-      loadAgentConfig(
-        {},
-        {
-          ...env,
-          KUBERNETES_SERVICE_HOST: 'fd00::1',
-          KUBERNETES_SERVICE_PORT: '443',
-          NODEHEAL_AGENT_SELF_FENCE: 'true',
-        },
+      (
+        await loadAgentConfig(
+          {},
+          {
+            ...env,
+            KUBERNETES_SERVICE_HOST: 'fd00::1',
+            KUBERNETES_SERVICE_PORT: '443',
+            NODEHEAL_AGENT_SELF_FENCE: 'true',
+          },
+        )
       ).selfFence?.apiserver,
     ).toEqual({ host: 'fd00::1', port: 443 });
   });
 
-  it('reads every variable, and flags win over them', () => {
+  it('reads every variable, and flags win over them', async () => {
     const all = {
       ...env,
       ...inCluster,
@@ -53,7 +57,7 @@ describe('loadAgentConfig: self-fence', () => {
       NODEHEAL_AGENT_PEERS: '10.0.0.2:9180, 10.0.0.3:9180,',
       NODEHEAL_AGENT_PEERS_DNS: 'nodeheal-agent-peers.nodeheal.svc.cluster.local.',
     };
-    expect(loadAgentConfig({}, all).selfFence).toEqual({
+    expect((await loadAgentConfig({}, all)).selfFence).toEqual({
       settings: {
         ...DEFAULT_SELF_FENCE_SETTINGS,
         unreachableSeconds: 30,
@@ -68,17 +72,19 @@ describe('loadAgentConfig: self-fence', () => {
       ],
       peersDns: 'nodeheal-agent-peers.nodeheal.svc.cluster.local.',
     });
-    const flags = loadAgentConfig(
-      {
-        selfFenceUnreachableSeconds: '3',
-        selfFenceCheckIntervalSeconds: '0.5',
-        selfFenceProbeTimeoutSeconds: '0.25',
-        selfFenceRebootSeconds: '1',
-        apiserver: '127.0.0.1:1',
-        peers: '[::1]:2',
-        peersDns: 'peers.local',
-      },
-      all,
+    const flags = (
+      await loadAgentConfig(
+        {
+          selfFenceUnreachableSeconds: '3',
+          selfFenceCheckIntervalSeconds: '0.5',
+          selfFenceProbeTimeoutSeconds: '0.25',
+          selfFenceRebootSeconds: '1',
+          apiserver: '127.0.0.1:1',
+          peers: '[::1]:2',
+          peersDns: 'peers.local',
+        },
+        all,
+      )
     ).selfFence;
     expect(flags).toMatchObject({
       settings: { unreachableSeconds: 3, checkIntervalSeconds: 0.5, rebootSeconds: 1 },
@@ -88,9 +94,11 @@ describe('loadAgentConfig: self-fence', () => {
     });
     // --self-fence turns it on over NODEHEAL_AGENT_SELF_FENCE=false.
     expect(
-      loadAgentConfig(
-        { selfFence: true },
-        { ...env, ...inCluster, NODEHEAL_AGENT_SELF_FENCE: 'false' },
+      (
+        await loadAgentConfig(
+          { selfFence: true },
+          { ...env, ...inCluster, NODEHEAL_AGENT_SELF_FENCE: 'false' },
+        )
       ).selfFence,
     ).toBeDefined();
   });
@@ -135,12 +143,12 @@ describe('loadAgentConfig: self-fence', () => {
       { NODEHEAL_AGENT_PEERS_DNS: 'bad name' },
       ['NODEHEAL_AGENT_PEERS_DNS (--peers-dns): expected a DNS name'],
     ],
-  ])('refuses %j naming the variable and the flag', (extra, messages) => {
-    expect(() => loadAgentConfig({}, { ...env, ...extra })).toThrow(
+  ])('refuses %j naming the variable and the flag', async (extra, messages) => {
+    await expect(loadAgentConfig({}, { ...env, ...extra })).rejects.toThrow(
       expect.objectContaining({ code: 'AGENT_CONFIG_INVALID' }),
     );
     try {
-      loadAgentConfig({}, { ...env, ...extra });
+      await loadAgentConfig({}, { ...env, ...extra });
     } catch (error) {
       for (const message of messages) expect((error as Error).message).toContain(message);
     }

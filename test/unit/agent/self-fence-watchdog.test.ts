@@ -4,11 +4,12 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
-  startSelfFenceWatchdog,
   type HostPort,
   type SelfFenceConfig,
   type SelfFenceWatchdog,
 } from '../../../src/agent/index.ts';
+// The file itself: the agent's index exports only its types (startAgent loads it when needed).
+import { startSelfFenceWatchdog } from '../../../src/agent/self-fence-watchdog.ts';
 import { selfFenceSettingsSchema } from '../../../src/safety/index.ts';
 
 const SELF: HostPort = { host: '10.0.0.1', port: 9180 };

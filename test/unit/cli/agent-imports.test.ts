@@ -87,6 +87,17 @@ describe('nodeheal agent loads only what the agent needs', () => {
     expect(from).toEqual([]);
   });
 
+  // zod is about 3 MiB resident in the agent (docs/benchmarks.md, "Footprint"): its config,
+  // catalog, result files and the client's answers are checked by hand. src/safety and src/rules
+  // load zod, so the default agent (self-fence off) loads neither.
+  it('does not load zod', () => {
+    expect(loads.modules.filter((url) => url.includes('/node_modules/zod/'))).toEqual([]);
+  });
+
+  it.each(['safety', 'rules'])('does not load src/%s (self-fence off)', (folder) => {
+    expect(loads.modules.filter((url) => url.includes(`/src/${folder}/`))).toEqual([]);
+  });
+
   it("does not load Node's bundled undici", () => {
     expect(loads.builtins).not.toContain(UNDICI_BUILTIN);
   });
