@@ -38,6 +38,7 @@ import { loadKubeConfig, watchNodes } from '../kube/index.ts';
 import { createLogger } from '../log/index.ts';
 import {
   createHealMetrics,
+  leaseLostCounter,
   observeAgentUnreachable,
   observeHealsAbandoned,
   observeHealsAwaitingApproval,
@@ -243,6 +244,7 @@ export async function worker(): Promise<() => Promise<void>> {
       safetyBlocked: (gate) => observeSafetyBlocked(metrics, gate),
       stormActive: (active) => observeStorm(metrics, active),
       replacementNotReady: (pool) => observeReplacementNotReady(metrics, pool),
+      leaseLost: leaseLostCounter(metrics.registry),
       healStep: (healId, step) => observeHealStep(metrics, healId, step),
       healStages: (seconds) => observeHealStages(metrics, seconds),
       podsEvicted: (counts) => observePodsEvicted(metrics, counts),

@@ -397,3 +397,4 @@ export function observePodsEvicted(m: HealMetrics, counts: Readonly<Record<strin
   for (const [kind, n] of Object.entries(counts)) m.podsEvicted.inc({ kind }, n);
 }
 export { faultConfirmationsCounter } from './fault-confirmations.ts';
+export { leaseLostCounter } from './lease-lost.ts';

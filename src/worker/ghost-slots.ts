@@ -12,7 +12,7 @@ import {
   type BudgetState,
   type InFlightHeal,
 } from '../safety/index.ts';
-import { LOCK_TTL_MS, takeLock, updateBudget } from '../store/index.ts';
+import { lockHolder, LOCK_TTL_MS, takeLock, updateBudget } from '../store/index.ts';
 
 export interface LivenessDeps {
   redis: Redis;
@@ -58,15 +58,43 @@ export function logGhosts(
 }
 
 /**
+ * What a renewal found: the lock extended (or re-taken: it had lapsed and nobody took it), held by
+ * another heal (this one must stop acting: lease-watchdog.ts), or not answered (Redis failed; the
+ * next renewal tries again, and the watchdog's clock decides how long that may go on).
+ */
+export type RenewResult =
+  | { kind: 'renewed' }
+  | { kind: 'held-by-other'; holder: string }
+  | { kind: 'failed'; error: unknown };
+
+/**
  * Renews what a running heal holds: its node lock (re-taken if it lapsed and nobody took it) and
  * the heartbeat of its budget slot; ghosts' slots found on the way are released. Never throws:
- * a missed renewal is made up by the next one.
+ * a missed renewal is made up by the next one. A lock another heal holds is said, not fought
+ * over, and the slot's heartbeat is then not renewed either. The answer is the lock's: a slot
+ * that could not be renewed is only logged (it has three lock lifetimes before it counts as a
+ * ghost's).
  */
-export async function renewHold(deps: LivenessDeps, node: string, healId: string): Promise<void> {
+export async function renewHold(
+  deps: LivenessDeps,
+  node: string,
+  healId: string,
+): Promise<RenewResult> {
   try {
-    await takeLock(deps.redis, node, healId, nodeLockTtl(deps));
-    // Dry-run heals hold no slot.
-    if (deps.dryRun) return;
+    if (!(await takeLock(deps.redis, node, healId, nodeLockTtl(deps)))) {
+      // Refused: another heal's lock, or ours lapsing between the two commands of takeLock
+      // (then nobody holds it and the next renewal takes it again).
+      const holder = await lockHolder(deps.redis, node);
+      if (holder !== undefined && holder !== healId) return { kind: 'held-by-other', holder };
+      return { kind: 'failed', error: new Error('the node lock lapsed during its renewal') };
+    }
+  } catch (error) {
+    deps.logger?.warn({ err: error, healId, node }, 'could not renew the node lock');
+    return { kind: 'failed', error };
+  }
+  // Dry-run heals hold no slot.
+  if (deps.dryRun) return { kind: 'renewed' };
+  try {
     const now = deps.now();
     const released = await updateBudget(deps.redis, (current) => {
       if (current === undefined) return { next: undefined, result: [] };
@@ -76,6 +104,7 @@ export async function renewHold(deps: LivenessDeps, node: string, healId: string
     });
     logGhosts(deps, released, now);
   } catch (error) {
-    deps.logger?.warn({ err: error, healId, node }, 'could not renew the node lock or budget slot');
+    deps.logger?.warn({ err: error, healId, node }, 'could not renew the budget slot');
   }
+  return { kind: 'renewed' };
 }

@@ -7,7 +7,9 @@
 // ends the heal as a cancel does (the drain stops at once), but leaves the node as it is.
 //
 // The heal's signal aborts for three reasons the runner must tell apart:
-// - the worker shuts down (`shuttingDown`): record nothing, hand the job back, resume later;
+// - the worker shuts down, or the heal may have lost its node lock (`shuttingDown`; the runner
+//   passes both in as `shutdown`: lease-watchdog.ts): record nothing, hand the job back, resume
+//   later;
 // - an operator cancelled the heal (`cancelledBy`): end it `cancelled` and undo nodeheal's cordon;
 // - an operator uncordoned the node (`uncordonedBy`): end it `cancelled`, the node as they left it.
 import type { HealStore } from '../store/index.ts';
@@ -43,7 +45,7 @@ export const UNCORDON_POLL_MS = 2000;
 export interface HealControl {
   /** Aborted when the worker shuts down or the heal is cancelled: pass it to what acts and waits. */
   readonly signal: AbortSignal;
-  /** The worker is shutting down: the heal is interrupted, not cancelled. */
+  /** The worker is shutting down (or the lease is lost): the heal is interrupted, not cancelled. */
   readonly shuttingDown: () => boolean;
   /** Who cancelled the heal, once the watcher (or `check`) saw the request. */
   readonly cancelledBy: () => string | undefined;

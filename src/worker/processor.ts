@@ -30,8 +30,13 @@ export function healProcessor(
           reason: `${outcome.gate}: ${outcome.detail}`,
         };
       case 'interrupted':
-        // Shutting down: hand the job back now; the next worker resumes from the record.
-        return { kind: 'later', until: Date.now(), reason: 'worker shutting down' };
+        // Shutting down, or the node lock may be lost: hand the job back now; the next worker
+        // resumes from the record (once it can take the node's lock).
+        return {
+          kind: 'later',
+          until: Date.now(),
+          reason: outcome.reason ?? 'worker shutting down',
+        };
     }
   };
 }

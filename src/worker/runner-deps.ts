@@ -52,6 +52,8 @@ export interface RunnerMetrics {
   faultConfirmation?(result: ConfirmationResult): void;
   /** Seconds an ended heal spent in each stage (`healPhases`, as its status page shows them). */
   healStages?(seconds: Readonly<Record<HealStage, number>>): void;
+  /** A running heal handed back because it may have lost its node lock (lease-watchdog.ts). */
+  leaseLost?(reason: 'held-by-other' | 'not-renewed'): void;
 }
 
 /** What the check needs beyond the runner's usual deps (NODEHEAL_CONFIRM_*). */
@@ -130,4 +132,5 @@ export type RunOutcome =
   | { kind: 'not-needed'; reason: string }
   /** Another heal runs on the node: the job's fault is recorded on it; look again at `until`. */
   | { kind: 'joined'; healId: string; until: number }
-  | { kind: 'interrupted'; record?: HealRecord };
+  /** Handed back: the worker shuts down, or the heal may have lost its node lock (`reason`). */
+  | { kind: 'interrupted'; record?: HealRecord; reason?: string };

@@ -14,8 +14,9 @@ import { readHistory } from '../store/index.ts';
 import { actOnce } from './act-step.ts';
 import { confirmStillFiring } from './confirm-step.ts';
 import { checkAndHold, takeFreshGate } from './gate-step.ts';
-import { nodeLockTtl, renewHold } from './ghost-slots.ts';
+import { nodeLockTtl } from './ghost-slots.ts';
 import { CANCEL_POLL_MS, watchHeal, type HealControl } from './heal-control.ts';
+import { watchLease } from './lease-watchdog.ts';
 import { askApproval } from './approval-step.ts';
 import { holdForApproval, refuse, waitForGate } from './hold-step.ts';
 import { afterJoinedHeal, JOIN_RECHECK_MS, joinRunningHeal, newlyJoined } from './join-step.ts';
@@ -84,12 +85,12 @@ export async function runHeal(
       return after;
     }
   }
-  // The node lock and the budget slot's heartbeat: a heal that stops running loses both.
-  const renew = setInterval(() => void renewHold(deps, job.node, healId), nodeLockTtl(deps) / 4);
-  renew.unref();
+  // The node lock and the budget slot's heartbeat: a heal that stops running loses both, and a
+  // heal that may have lost its lock stops acting and is handed back, as at a shutdown.
+  const lease = watchLease(deps, job.node, healId, log);
   // Cancel requests are watched for the whole heal: a cancel aborts what acts (the drain stops
   // evicting) and what waits, within `cancelPollMs`.
-  const control = watchHeal(deps.store, healId, signal, {
+  const control = watchHeal(deps.store, healId, AbortSignal.any([signal, lease.signal]), {
     pollMs: deps.cancelPollMs ?? CANCEL_POLL_MS,
     onError: (error) => log.warn({ err: error }, 'could not read the cancel request'),
     // Only nodeheal's own cordon, and not while nodeheal itself uncordoned to confirm a fix.
@@ -120,8 +121,12 @@ export async function runHeal(
     }
 
     for (;;) {
-      // Shutting down: nothing more is recorded; the next worker resumes from the record.
-      if (control.shuttingDown()) return { kind: 'interrupted', record };
+      // Shutting down, or the node lock may be lost: nothing more is recorded; the next worker
+      // resumes from the record.
+      if (control.shuttingDown()) {
+        const reason = lease.lost()?.message ?? 'worker shutting down';
+        return { kind: 'interrupted', record, reason };
+      }
       const joined = record.status === 'running' ? await newlyJoined(deps, record) : undefined;
       if (joined !== undefined) {
         record = await advance(deps, record, { kind: 'fault-joined', fault: joined });
@@ -164,7 +169,7 @@ export async function runHeal(
     }
   } finally {
     control.stop();
-    clearInterval(renew);
+    lease.stop();
   }
 }
 

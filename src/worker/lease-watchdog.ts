@@ -1,0 +1,147 @@
+// A running heal acts on its node only while it may still hold the node's lock. The runner renews
+// the lock every quarter of its lifetime (`renewHold`); this watchdog keeps the time of the last
+// renewal Redis answered yes to, and hands the heal back (its signal aborts like a shutdown's:
+// acting steps stop, nothing more is saved, the job goes back to the queue and the next worker
+// resumes the saved record) when
+// - a renewal answers that another heal holds the lock (ours lapsed and was taken), or
+// - no renewal has been answered yes for 3/4 of the lock's lifetime: Redis is unreachable, or the
+//   path to it is black-holed and the renewal hangs. A timer checks the age, so a renewal that
+//   never answers cannot hold the watchdog up; the heal stops before its lock can lapse and
+//   another heal take the node.
+import type { Logger } from '../log/index.ts';
+import { nodeLockTtl, renewHold, type LivenessDeps, type RenewResult } from './ghost-slots.ts';
+
+/** The share of the lock's lifetime a heal may go without a renewal before it stops acting. */
+export const LEASE_STALE_FRACTION = 3 / 4;
+/** The watchdog looks at the lease's age at least this often (less for short lock lifetimes). */
+export const LEASE_CHECK_MAX_MS = 1000;
+
+export type LeaseLostReason = 'held-by-other' | 'not-renewed';
+
+/** Why a heal was handed back: the metric's label, and the sentence of its warning. */
+export class LeaseLostError extends Error {
+  readonly code = 'HEAL_LEASE_LOST';
+  readonly reason: LeaseLostReason;
+  constructor(reason: LeaseLostReason, detail: string) {
+    super(detail);
+    this.reason = reason;
+    this.name = 'LeaseLostError';
+  }
+}
+
+/** When renewals are sent, how often the lease's age is looked at, and when it is stale. */
+export function leaseTimings(ttlMs: number): {
+  renewEveryMs: number;
+  checkEveryMs: number;
+  staleAfterMs: number;
+} {
+  return {
+    renewEveryMs: ttlMs / 4,
+    checkEveryMs: Math.min(LEASE_CHECK_MAX_MS, ttlMs / 8),
+    staleAfterMs: ttlMs * LEASE_STALE_FRACTION,
+  };
+}
+
+export type LeaseVerdict =
+  | { kind: 'held' }
+  | { kind: 'lost'; reason: 'held-by-other'; holder: string }
+  | { kind: 'lost'; reason: 'not-renewed'; silentMs: number; staleAfterMs: number };
+
+/**
+ * Whether a running heal still holds its node, from what its renewals said. Pure: `now` and the
+ * lock's lifetime are parameters.
+ * - Another heal named as the lock's holder by a renewal: lost, whatever the time (the lock can
+ *   only be taken over once ours lapsed, or was deleted).
+ * - Otherwise held while the last renewal answered yes (`renewedAt`: when it was sent, so the
+ *   lock lives at least a lifetime past it) is younger than 3/4 of the lifetime: lost at once
+ *   after, a quarter of the lifetime before the lock could lapse.
+ * - A renewal that failed or never answered changes nothing by itself: only the age counts.
+ */
+export function leaseVerdict(
+  lease: { renewedAt: number; heldBy?: string },
+  now: number,
+  ttlMs: number,
+): LeaseVerdict {
+  if (lease.heldBy !== undefined)
+    return { kind: 'lost', reason: 'held-by-other', holder: lease.heldBy };
+  const { staleAfterMs } = leaseTimings(ttlMs);
+  const silentMs = now - lease.renewedAt;
+  if (silentMs < staleAfterMs) return { kind: 'held' };
+  return { kind: 'lost', reason: 'not-renewed', silentMs, staleAfterMs };
+}
+
+export interface LeaseWatch {
+  /** Aborted with a LeaseLostError once the heal may have lost its node: hand the heal back. */
+  readonly signal: AbortSignal;
+  /** Why the heal was handed back, once it was. */
+  readonly lost: () => LeaseLostError | undefined;
+  /** Stops renewing and watching (the heal ended or was handed back). */
+  readonly stop: () => void;
+}
+
+export interface LeaseDeps extends LivenessDeps {
+  metrics?: { leaseLost?(reason: LeaseLostReason): void };
+}
+
+/**
+ * Renews a running heal's lock and slot every quarter of the lock's lifetime (one renewal at a
+ * time: a hung one is not piled on), and aborts the returned signal, with one warning and the
+ * metric, when the heal may have lost its node. The lock was taken just before: that counts as
+ * the first renewal.
+ */
+export function watchLease(
+  deps: LeaseDeps,
+  node: string,
+  healId: string,
+  log: Pick<Logger, 'warn'>,
+  renew: (deps: LivenessDeps, node: string, healId: string) => Promise<RenewResult> = renewHold,
+): LeaseWatch {
+  const ttlMs = nodeLockTtl(deps);
+  const timings = leaseTimings(ttlMs);
+  const now = () => deps.now().getTime();
+  const lease: { renewedAt: number; heldBy?: string } = { renewedAt: now() };
+  const aborter = new AbortController();
+  let lostWith: LeaseLostError | undefined;
+
+  const check = () => {
+    if (lostWith !== undefined) return;
+    const verdict = leaseVerdict(lease, now(), ttlMs);
+    if (verdict.kind === 'held') return;
+    const detail =
+      verdict.reason === 'held-by-other'
+        ? `heal ${healId} stops acting on ${node}: its node lock is held by ${verdict.holder}`
+        : `heal ${healId} stops acting on ${node}: its node lock not renewed for ${Math.round(verdict.silentMs)} ms (bound ${Math.round(verdict.staleAfterMs)} ms of a ${ttlMs} ms lock)`;
+    lostWith = new LeaseLostError(verdict.reason, detail);
+    deps.metrics?.leaseLost?.(verdict.reason);
+    log.warn(
+      { healId, node, ...verdict },
+      `${detail}; handed back for the next worker to resume from its record`,
+    );
+    stop();
+    aborter.abort(lostWith);
+  };
+
+  let renewing = false;
+  const renewTimer = setInterval(() => {
+    if (renewing || lostWith !== undefined) return;
+    renewing = true;
+    const sentAt = now();
+    void renew(deps, node, healId)
+      .then((result) => {
+        if (result.kind === 'renewed') lease.renewedAt = Math.max(lease.renewedAt, sentAt);
+        if (result.kind === 'held-by-other') lease.heldBy = result.holder;
+        check();
+      })
+      // renewHold never throws; another renew may: a failed renewal, the age decides.
+      .catch(() => undefined)
+      .finally(() => (renewing = false));
+  }, timings.renewEveryMs);
+  const checkTimer = setInterval(check, timings.checkEveryMs);
+  renewTimer.unref();
+  checkTimer.unref();
+  function stop() {
+    clearInterval(renewTimer);
+    clearInterval(checkTimer);
+  }
+  return { signal: aborter.signal, lost: () => lostWith, stop };
+}
