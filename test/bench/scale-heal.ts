@@ -64,12 +64,20 @@ export async function idleCpuPercent(pid: number | undefined, ms = 10_000): Prom
   return ((cpuTicks(pid) - before) / 100 / (ms / 1000)) * 100;
 }
 
+/**
+ * What nodeheal runs as in the benchmark: the compiled JavaScript the image runs (default), or
+ * its TypeScript sources stripped by Node (SCALE_ENTRY=ts, about 30 MiB more per process).
+ */
+export const SCALE_ENTRY: 'dist/main.js' | 'src/main.ts' =
+  process.env.SCALE_ENTRY === 'ts' ? 'src/main.ts' : 'dist/main.js';
+
 export async function startScaleHarness(
   kubeconfig: string,
   options: { allInOne?: boolean; workers?: number } = {},
 ): Promise<Harness> {
   return await startHarness({
     kubeconfig,
+    entry: SCALE_ENTRY,
     ladders: { 'kernel-deadlock': [{ action: 'replace', timeout: '300s' }] },
     workerEnv: {
       // One node per pool: a replace takes the pool's only node out for a moment.

@@ -14,8 +14,9 @@
 // A benchmark, not a test: prints figures; exits non-zero only if the setup or a heal fails.
 //
 // Environment: SCALE_NODES (default 1000), SCALE_PODS (default 30000), SCALE_SMALL_NODES
-// (default 250; 0 skips the smaller size), SCALE_DRAIN=0 and SCALE_INTAKE=0 skip those parts.
-import { spawn } from 'node:child_process';
+// (default 250; 0 skips the smaller size), SCALE_DRAIN=0 and SCALE_INTAKE=0 skip those parts,
+// SCALE_ENTRY=ts runs nodeheal from its TypeScript sources instead of the compiled dist/.
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { nodehealKubeconfig } from '../integration/support/nodeheal-identity.ts';
 import { adminClients, type KubeClients } from '../stack/helpers/kube.ts';
@@ -34,6 +35,7 @@ import {
   idleCpuPercent,
   idleRssMiB,
   injectFault,
+  SCALE_ENTRY,
   startScaleHarness,
   type MeasuredHeal,
 } from './scale-heal.ts';
@@ -178,6 +180,11 @@ function printDrains(label: string, runs: DrainRun[]) {
   }
 }
 
+if (SCALE_ENTRY === 'dist/main.js') {
+  // What the image runs: compile first (dist/ is not in git).
+  console.log('building dist/ (npm run build) ...');
+  execFileSync('npm', ['run', '-s', 'build'], { cwd: repoRoot, stdio: 'inherit' });
+}
 const runStarted = performance.now();
 const stack = await startStack({
   mode: 'attached',
@@ -190,7 +197,9 @@ try {
   const auditLog = stack.info.auditLog!;
   const kubeconfig = (await nodehealKubeconfig(kube, stack.info)).path;
   const receivers = await createNodePool(kube, { name: 'recv', size: 4 });
-  console.log(`scale benchmark: ${fullNodes} nodes, ${fullPods} pods (stack ${stack.info.runDir})`);
+  console.log(
+    `scale benchmark: ${fullNodes} nodes, ${fullPods} pods, nodeheal run as ${SCALE_ENTRY} (stack ${stack.info.runDir})`,
+  );
 
   const drainSmall =
     process.env.SCALE_DRAIN === '0' ? [] : await drainRuns(kube, receivers, 'small', DRAIN_PODS);

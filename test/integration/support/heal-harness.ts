@@ -28,6 +28,11 @@ export interface HarnessOptions {
    * and `workers[0]`); `workers` then counts further worker processes.
    */
   allInOne?: boolean;
+  /**
+   * The script each role runs: `src/main.ts` (default, TypeScript stripped by Node) or
+   * `dist/main.js`, the compiled JavaScript the image runs (`npm run build` first).
+   */
+  entry?: 'src/main.ts' | 'dist/main.js';
 }
 
 export interface WorkerProcess {
@@ -106,9 +111,10 @@ function spawnRole(
   role: 'serve' | 'worker' | 'all',
   env: Record<string, string>,
   url: string,
+  entry: string,
 ): WorkerProcess {
   let output = '';
-  const child = spawn(process.execPath, [join(repoRoot, 'src', 'main.ts'), role], {
+  const child = spawn(process.execPath, [join(repoRoot, entry), role], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -204,23 +210,24 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       30_000,
     );
 
+  const entry = options.entry ?? 'src/main.ts';
   const workers: WorkerProcess[] = [];
   let serve: WorkerProcess;
   if (options.allInOne) {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    serve = spawnRole('all', { ...common, ...serveEnv, ...workerEnv(port) }, url);
+    serve = spawnRole('all', { ...common, ...serveEnv, ...workerEnv(port) }, url, entry);
     await healthy('nodeheal all (serve)', serve, serveUrl);
     await healthy('nodeheal all (worker)', serve, url);
     workers.push(serve);
   } else {
-    serve = spawnRole('serve', { ...common, ...serveEnv }, serveUrl);
+    serve = spawnRole('serve', { ...common, ...serveEnv }, serveUrl, entry);
     await healthy('nodeheal serve', serve, serveUrl);
   }
   const startWorker = async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const w = spawnRole('worker', { ...common, ...workerEnv(port) }, url);
+    const w = spawnRole('worker', { ...common, ...workerEnv(port) }, url, entry);
     await healthy('nodeheal worker', w, url);
     workers.push(w);
     return w;
