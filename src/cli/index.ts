@@ -1,5 +1,7 @@
 // The `nodeheal` command line: one subcommand per role and tool named in DESIGN.md.
 import { Command } from 'commander';
+import { AGENT_OPTIONS } from './agent-options.ts';
+import { runAction as run } from './run-action.ts';
 
 /**
  * Runs long-lived roles until SIGTERM or SIGINT, then stops them all gracefully (a second
@@ -14,17 +16,6 @@ async function runRoles(starts: (() => Promise<() => Promise<void>>)[]): Promise
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
-}
-
-/** Errors that stop a command print one clear line and exit 1 (config, rules, auth set-up). */
-async function run(action: () => Promise<number | void>): Promise<void> {
-  try {
-    const code = await action();
-    if (typeof code === 'number') process.exitCode = code;
-  } catch (error) {
-    process.stderr.write(`nodeheal: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  }
 }
 
 export function buildCli(): Command {
@@ -49,47 +40,14 @@ export function buildCli(): Command {
     .command('worker')
     .description('run heal workers that take due heal jobs from the queue')
     .action(() => run(async () => runRoles([async () => (await import('./worker.ts')).worker()])));
-  program
+  const agentCommand = program
     .command('agent')
-    .description('run the node agent that executes catalogued host commands')
-    .option('--listen <host:port>', 'authenticated command port (NODEHEAL_AGENT_LISTEN)')
-    .option(
-      '--health-listen <host:port>',
-      'loopback /healthz, or off (NODEHEAL_AGENT_HEALTH_LISTEN)',
-    )
-    .option('--secret-file <file>', 'shared HMAC secret (NODEHEAL_AGENT_SECRET_FILE)')
-    .option('--catalog <file>', 'host command catalog (NODEHEAL_AGENT_CATALOG)')
-    .option('--node <name>', "this node's name (NODEHEAL_AGENT_NODE)")
-    .option('--state-dir <dir>', 'results kept across restarts (NODEHEAL_AGENT_STATE_DIR)')
-    .option(
-      '--self-fence',
-      'reboot this node when neither the apiserver nor a peer is reachable (NODEHEAL_AGENT_SELF_FENCE)',
-    )
-    .option(
-      '--self-fence-unreachable-seconds <s>',
-      'fence after this long without contact, default 60 (NODEHEAL_AGENT_SELF_FENCE_UNREACHABLE_SECONDS)',
-    )
-    .option(
-      '--self-fence-check-interval-seconds <s>',
-      'probe this often, default 5 (NODEHEAL_AGENT_SELF_FENCE_CHECK_INTERVAL_SECONDS)',
-    )
-    .option(
-      '--self-fence-probe-timeout-seconds <s>',
-      'give a probe this long, default 2 (NODEHEAL_AGENT_SELF_FENCE_PROBE_TIMEOUT_SECONDS)',
-    )
-    .option(
-      '--self-fence-reboot-seconds <s>',
-      'time the catalogued reboot takes, default 60 (NODEHEAL_AGENT_SELF_FENCE_REBOOT_SECONDS)',
-    )
-    .option(
-      '--apiserver <host:port>',
-      'apiserver to probe, default in-cluster (NODEHEAL_AGENT_APISERVER)',
-    )
-    .option('--peers <host:port,...>', 'peer agents to probe (NODEHEAL_AGENT_PEERS)')
-    .option('--peers-dns <name>', 'DNS name of the peer agents (NODEHEAL_AGENT_PEERS_DNS)')
-    .action((opts: Record<string, string | boolean | undefined>) =>
-      run(async () => (await import('./agent.ts')).agent(opts)),
-    );
+    .description('run the node agent that executes catalogued host commands');
+  // The same table src/main.ts parses without commander when the options are plainly valid.
+  for (const option of AGENT_OPTIONS) agentCommand.option(option.flags, option.description);
+  agentCommand.action((opts: Record<string, string | boolean | undefined>) =>
+    run(async () => (await import('./agent.ts')).agent(opts)),
+  );
   program
     .command('all')
     .description('run serve and worker in one process (worker metrics on NODEHEAL_WORKER_LISTEN)')
