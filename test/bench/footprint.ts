@@ -13,7 +13,8 @@
 //   "warm compile cache": the agent again with NODE_COMPILE_CACHE filled by a first run, so Node
 //   reuses the stripped sources instead of loading its stripper.
 // - "JS": src/ compiled by tsc as the image's build stage does (footprint-agent.ts), plain or
-//   with one V8 flag each (--max-semi-space-size=1, --jitless, --lite-mode).
+//   with one V8 flag each (--max-semi-space-size=1, --jitless, --lite-mode); and with lite mode
+//   and self-fence on (the watchdog, src/safety and zod are loaded only then).
 // - "image": the agent in localhost/nodeheal:dev (built when stale) as the chart runs it, through
 //   the image's entrypoint; and with node called directly, without the entrypoint's flag.
 // Then what the flags cost: each agent runs FOOTPRINT_COMMANDS (default 100) catalogued commands
@@ -119,6 +120,12 @@ try {
     catalog,
     'version: 1\ncommands:\n  restart-kubelet:\n    argv: [/bin/sh, -c, "true"]\n    timeout: 10s\n',
   );
+  const fenceCatalog = join(dir, 'agent-catalog-fence.yaml');
+  writeFileSync(
+    fenceCatalog,
+    'version: 1\ncommands:\n  restart-kubelet:\n    argv: [/bin/sh, -c, "true"]\n    timeout: 10s\n' +
+      '  reboot:\n    argv: [/bin/sh, -c, "true"]\n    timeout: 10s\n',
+  );
   const agent = async (name: string, args: string[], extra: Record<string, string> = {}) => {
     const [listen, health] = [await freePort(), await freePort()];
     const env = {
@@ -193,6 +200,17 @@ try {
   roles.push(await agent('agent, JS, semi-space 1 MB', ['--max-semi-space-size=1', compiled]));
   roles.push(await agent('agent, JS, --jitless', ['--jitless', compiled]));
   roles.push(await agent('agent, JS, --lite-mode', ['--lite-mode', compiled]));
+  // Self-fence on loads what the default agent leaves out (its watchdog, src/safety and zod).
+  // Its probe target is the stack's Redis: any port that accepts a TCP connection is contact,
+  // so the watchdog is armed and never reboots (the catalog's reboot is `true` anyway).
+  const redisPort = new URL(stack.info.redisUrl ?? 'redis://127.0.0.1:6379').port;
+  roles.push(
+    await agent('agent, JS, lite, self-fence on', ['--lite-mode', compiled], {
+      NODEHEAL_AGENT_CATALOG: fenceCatalog,
+      NODEHEAL_AGENT_SELF_FENCE: 'true',
+      NODEHEAL_AGENT_APISERVER: `127.0.0.1:${redisPort}`,
+    }),
+  );
   if (withImage) {
     roles.push(await imageAgent('agent, image (entrypoint)'));
     roles.push(await imageAgent('agent, image, no flag', ['node', '/app/dist/main.js']));
