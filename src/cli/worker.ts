@@ -29,6 +29,7 @@ import {
   healsAwaitingApproval,
   healsInProgress,
   stepHooks,
+  watchStorms,
   type RunnerDeps,
   type StepHooks,
 } from '../worker/index.ts';
@@ -271,6 +272,16 @@ export async function worker(): Promise<() => Promise<void>> {
   } catch (error) {
     logger.error({ err: error }, 'cannot list nodes: check KUBECONFIG or the ClusterRole binding');
   }
+  // Storm mode is judged from the watched Nodes all the time, not only at a heal's gates.
+  const storms = watchStorms({
+    redis,
+    nodes: () => (nodeCache.synced() ? nodeCache.nodes() : undefined),
+    poolLabels: deps.poolLabels,
+    safety: deps.safety,
+    metrics: deps.metrics,
+    logger,
+    now: () => new Date(),
+  });
   const healWorker = startHealWorker(redis, healProcessor(deps), {
     concurrency: workerConfig.NODEHEAL_WORKER_CONCURRENCY,
     lockDurationMs: workerConfig.NODEHEAL_WORKER_LOCK_MS,
@@ -318,6 +329,7 @@ export async function worker(): Promise<() => Promise<void>> {
       'worker stopping: no new heals; running heals are handed back at their next safe point',
     );
     await healWorker.close().catch(() => undefined);
+    storms.stop();
     // The last transitions (a heal handed back, or ended) still get a few seconds to go out.
     await notifier.close(5000);
     await queue.close().catch(() => undefined);

@@ -127,3 +127,4 @@ export {
   type FiringDecision,
   type FiringEvidence,
 } from './confirm-firing.ts';
+export { poolHealths } from './pool-health.ts';

@@ -17,3 +17,4 @@ export {
 } from './runner.ts';
 export { CONFIRM_GATE } from './confirm-step.ts';
 export type { ConfirmDeps } from './runner-deps.ts';
+export { watchStorms, withPoolHealth, STORM_WATCH_MS } from './storm-watch.ts';
