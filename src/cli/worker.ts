@@ -256,6 +256,7 @@ export async function worker(): Promise<() => Promise<void>> {
     pollMs: workerConfig.NODEHEAL_VERIFY_POLL_MS,
     deferMs: workerConfig.NODEHEAL_DEFER_MS,
     nodeLockTtlMs: workerConfig.NODEHEAL_NODE_LOCK_TTL_MS,
+    jobLockMs: workerConfig.NODEHEAL_WORKER_LOCK_MS,
     surge: workerConfig.NODEHEAL_SURGE,
     wakeJobs: (ids) => queue.wake(ids),
     notifier,

@@ -29,16 +29,37 @@ export class LeaseLostError extends Error {
   }
 }
 
-/** When renewals are sent, how often the lease's age is looked at, and when it is stale. */
-export function leaseTimings(ttlMs: number): {
+/**
+ * The share of BullMQ's job lock (NODEHEAL_WORKER_LOCK_MS) a heal may go without a renewal: BullMQ
+ * renews the job lock every half of it, so a worker cut from Redis loses its job to another
+ * worker (stalled) at the earliest half a job lock after the cut; the heal must have stopped by
+ * then, or two workers would act on one node.
+ */
+export const LEASE_JOB_LOCK_FRACTION = 0.4;
+/** Never stale sooner than this: a loaded host's pauses must not hand healthy heals back. */
+export const LEASE_MIN_STALE_MS = 10_000;
+
+/**
+ * When renewals are sent, how often the lease's age is looked at, and when it is stale: 3/4 of
+ * the node lock's lifetime, and with `jobLockMs`, at most 0.4 of the job lock (not under 10 s).
+ */
+export function leaseTimings(
+  ttlMs: number,
+  jobLockMs?: number,
+): {
   renewEveryMs: number;
   checkEveryMs: number;
   staleAfterMs: number;
 } {
+  const byJobLock =
+    jobLockMs === undefined
+      ? Number.POSITIVE_INFINITY
+      : Math.max(LEASE_MIN_STALE_MS, jobLockMs * LEASE_JOB_LOCK_FRACTION);
+  const staleAfterMs = Math.min(ttlMs * LEASE_STALE_FRACTION, byJobLock);
   return {
-    renewEveryMs: ttlMs / 4,
-    checkEveryMs: Math.min(LEASE_CHECK_MAX_MS, ttlMs / 8),
-    staleAfterMs: ttlMs * LEASE_STALE_FRACTION,
+    renewEveryMs: Math.min(ttlMs / 4, staleAfterMs / 3),
+    checkEveryMs: Math.min(LEASE_CHECK_MAX_MS, staleAfterMs / 6),
+    staleAfterMs,
   };
 }
 
@@ -61,10 +82,11 @@ export function leaseVerdict(
   lease: { renewedAt: number; heldBy?: string },
   now: number,
   ttlMs: number,
+  jobLockMs?: number,
 ): LeaseVerdict {
   if (lease.heldBy !== undefined)
     return { kind: 'lost', reason: 'held-by-other', holder: lease.heldBy };
-  const { staleAfterMs } = leaseTimings(ttlMs);
+  const { staleAfterMs } = leaseTimings(ttlMs, jobLockMs);
   const silentMs = now - lease.renewedAt;
   if (silentMs < staleAfterMs) return { kind: 'held' };
   return { kind: 'lost', reason: 'not-renewed', silentMs, staleAfterMs };
@@ -81,6 +103,8 @@ export interface LeaseWatch {
 
 export interface LeaseDeps extends LivenessDeps {
   metrics?: { leaseLost?(reason: LeaseLostReason): void };
+  /** BullMQ's job lock (NODEHEAL_WORKER_LOCK_MS): the lease goes stale well before it lapses. */
+  jobLockMs?: number;
 }
 
 /**
@@ -97,7 +121,7 @@ export function watchLease(
   renew: (deps: LivenessDeps, node: string, healId: string) => Promise<RenewResult> = renewHold,
 ): LeaseWatch {
   const ttlMs = nodeLockTtl(deps);
-  const timings = leaseTimings(ttlMs);
+  const timings = leaseTimings(ttlMs, deps.jobLockMs);
   const now = () => deps.now().getTime();
   const lease: { renewedAt: number; heldBy?: string } = { renewedAt: now() };
   const aborter = new AbortController();
@@ -105,7 +129,7 @@ export function watchLease(
 
   const check = () => {
     if (lostWith !== undefined) return;
-    const verdict = leaseVerdict(lease, now(), ttlMs);
+    const verdict = leaseVerdict(lease, now(), ttlMs, deps.jobLockMs);
     if (verdict.kind === 'held') return;
     const detail =
       verdict.reason === 'held-by-other'

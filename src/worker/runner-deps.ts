@@ -118,6 +118,11 @@ export interface RunnerDeps {
    */
   nodeLockTtlMs?: number;
   /**
+   * BullMQ's job lock (NODEHEAL_WORKER_LOCK_MS): a heal cut from Redis stops acting before its job
+   * could be taken by another worker as stalled (lease-watchdog.ts).
+   */
+  jobLockMs?: number;
+  /**
    * Before a heal's first action, confirm its fault is still there (NODEHEAL_CONFIRM_*); absent:
    * not confirmed (tests of other stages, NODEHEAL_CONFIRM_MAX_WAIT_MS=0).
    */

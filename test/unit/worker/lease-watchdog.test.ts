@@ -60,6 +60,41 @@ describe('leaseVerdict', () => {
   });
 });
 
+describe('leaseTimings with the job lock', () => {
+  it('goes stale at 0.4 of the job lock (not under 10 s), when that is sooner than 3/4 of the node lock', () => {
+    expect(leaseTimings(120_000, 30_000)).toEqual({
+      staleAfterMs: 12_000,
+      renewEveryMs: 4_000,
+      checkEveryMs: 1_000,
+    });
+    expect(leaseTimings(120_000, 4_000).staleAfterMs).toBe(10_000);
+    expect(leaseTimings(4_000, 30_000).staleAfterMs).toBe(3_000);
+    expect(leaseVerdict({ renewedAt: 0 }, 12_000, 120_000, 30_000)).toMatchObject({
+      kind: 'lost',
+      reason: 'not-renewed',
+      staleAfterMs: 12_000,
+    });
+  });
+
+  it('a worker cut from Redis stops before its job can be taken as stalled (job lock from 25 s)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 25_000, max: 600_000 }),
+        fc.integer({ min: 2_000, max: 3_600_000 }),
+        (jobLock, ttl) => {
+          const { staleAfterMs, checkEveryMs, renewEveryMs } = leaseTimings(ttl, jobLock);
+          // BullMQ renews the job lock every half of it: after a cut, the job can be taken as
+          // stalled half a job lock later at the earliest. The heal stops at the latest a stale
+          // bound and a check after its last renewal, which was sent before the cut.
+          expect(staleAfterMs + checkEveryMs).toBeLessThan(jobLock / 2);
+          expect(staleAfterMs + checkEveryMs).toBeLessThan(ttl);
+          expect(2 * renewEveryMs).toBeLessThan(staleAfterMs);
+        },
+      ),
+    );
+  });
+});
+
 describe('watchLease', () => {
   beforeEach(() => vi.useFakeTimers({ now: 0 }));
   afterEach(() => vi.useRealTimers());
